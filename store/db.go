@@ -1,0 +1,268 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Sentinel errors callers branch on.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	ErrClosed   = errors.New("store: closed")
+	// ErrStop ends a scan early without error.
+	ErrStop = errors.New("store: stop")
+)
+
+var (
+	bucketMeta  = []byte("meta")
+	bucketRepos = []byte("repos")
+)
+
+// Options tune Open. The zero value is a safe default.
+type Options struct {
+	// NoSync skips fsync on commit. Only for benchmarks and throwaway tests:
+	// an acknowledged write could be lost on power failure.
+	NoSync bool
+	// MaxBatch caps how many Update calls share one transaction.
+	MaxBatch int
+	// InitialMmapSize is passed to bbolt. On 32-bit ARM the address space
+	// limits the map to about 2 GiB, which bounds the file size there.
+	InitialMmapSize int
+	Logger          *slog.Logger
+}
+
+// DB is an open Hearth data file.
+type DB struct {
+	bolt   *bolt.DB
+	log    *slog.Logger
+	calls  chan *call
+	stop   chan struct{}
+	done   chan struct{}
+	max    int
+	closed chan struct{}
+
+	// mu orders Close after any Update that has started to queue, so that
+	// no call is queued after the committer has drained and exited.
+	mu       sync.RWMutex
+	isClosed bool
+}
+
+type call struct {
+	fn  func(*Tx) error
+	err chan error
+}
+
+// Open opens (creating if needed) the bbolt file at path and starts the
+// committer.
+func Open(path string, opts Options) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create folder: %w", err)
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         2 * time.Second, // another process holds the lock: fail, don't hang
+		NoSync:          opts.NoSync,
+		InitialMmapSize: opts.InitialMmapSize,
+		FreelistType:    bolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketRepos} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		for _, name := range extraBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("store: create buckets: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	max := opts.MaxBatch
+	if max <= 0 {
+		max = 256
+	}
+	db := &DB{
+		bolt:   bdb,
+		log:    log,
+		calls:  make(chan *call, 1024),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		closed: make(chan struct{}),
+		max:    max,
+	}
+	go db.commitLoop()
+	return db, nil
+}
+
+// Close waits for queued updates to finish, then closes the file.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.isClosed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.isClosed = true
+	db.mu.Unlock()
+	close(db.closed)
+	close(db.stop)
+	<-db.done
+	return db.bolt.Close()
+}
+
+// Path returns the file's path.
+func (db *DB) Path() string { return db.bolt.Path() }
+
+// Bolt exposes the underlying database for whole-file tasks (backup, stats).
+func (db *DB) Bolt() *bolt.DB { return db.bolt }
+
+// View runs fn in a read-only transaction. Keep it short: a long read
+// transaction pins old pages and makes the file grow.
+func (db *DB) View(fn func(*Tx) error) error {
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+}
+
+// Update runs fn in a read-write transaction shared with other concurrent
+// callers and returns once the transaction is durable. fn may run more than
+// once; see the package comment.
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	c := &call{fn: fn, err: make(chan error, 1)}
+	db.mu.RLock()
+	if db.isClosed {
+		db.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	case db.calls <- c:
+	}
+	db.mu.RUnlock()
+	// Once queued the call completes even if ctx ends: the caller may not
+	// learn the outcome, but the transaction is never torn.
+	return <-c.err
+}
+
+func (db *DB) commitLoop() {
+	defer close(db.done)
+	for {
+		var first *call
+		select {
+		case first = <-db.calls:
+		case <-db.stop:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case c := <-db.calls:
+					db.run([]*call{c})
+				default:
+					return
+				}
+			}
+		}
+		group := []*call{first}
+	fill:
+		for len(group) < db.max {
+			select {
+			case c := <-db.calls:
+				group = append(group, c)
+			default:
+				break fill
+			}
+		}
+		db.run(group)
+	}
+}
+
+// run applies a group in one transaction. When a function fails, the whole
+// transaction is rolled back, the failing call gets its error, and the rest
+// are tried again without it.
+func (db *DB) run(group []*call) {
+	for len(group) > 0 {
+		failed := -1
+		var ferr error
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			tx := &Tx{btx: btx}
+			for i, c := range group {
+				if err := safeCall(c.fn, tx); err != nil {
+					failed, ferr = i, err
+					return err
+				}
+			}
+			return nil
+		})
+		if failed >= 0 {
+			group[failed].err <- ferr
+			group = append(group[:failed], group[failed+1:]...)
+			continue
+		}
+		if err != nil {
+			db.log.Error("store: commit failed", "err", err, "calls", len(group))
+			err = fmt.Errorf("store: commit: %w", err)
+		}
+		for _, c := range group {
+			c.err <- err
+		}
+		return
+	}
+}
+
+func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: update panicked: %v", r)
+		}
+	}()
+	return fn(tx)
+}
+
+// Tx is a transaction. Byte slices it returns are valid only until the
+// transaction ends; copy what must outlive it.
+type Tx struct {
+	btx *bolt.Tx
+}
+
+// Writable reports whether tx may write.
+func (tx *Tx) Writable() bool { return tx.btx.Writable() }
+
+// Bolt exposes the bbolt transaction for packages that own buckets of
+// their own layout (declared in this package's doc and buckets list).
+func (tx *Tx) Bolt() *bolt.Tx { return tx.btx }
+
+// OnCommit registers fn to run after the transaction commits successfully.
+// Used to wake event subscribers only for changes that really landed.
+func (tx *Tx) OnCommit(fn func()) { tx.btx.OnCommit(fn) }
+
+// Meta returns the value stored under name in the meta bucket, or nil.
+func (tx *Tx) Meta(name string) []byte {
+	return tx.btx.Bucket(bucketMeta).Get([]byte(name))
+}
+
+// SetMeta stores value under name in the meta bucket.
+func (tx *Tx) SetMeta(name string, value []byte) error {
+	return tx.btx.Bucket(bucketMeta).Put([]byte(name), value)
+}
+
+// extraBuckets are top-level buckets created at Open for the other layers
+// (accounts, events, blobs); they are listed in doc.go as they are added.
+var extraBuckets [][]byte

@@ -1,0 +1,28 @@
+// Package store is Hearth's single bbolt file: its bucket layout, typed
+// access to it, and the group commit that lets many writers share one fsync.
+//
+// Everything a PDS keeps lives here, so that one read-write transaction can
+// change a repository, its record index, its blob references and the event
+// that announces the change, and land all of it or none of it.
+//
+// Bucket layout (keys are bytes; "‖" is concatenation):
+//
+//	meta                      server-wide settings and secrets, by name
+//	repos/<did>/              one nested bucket per hosted repository
+//	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
+//	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that
+//	                          first wrote the block, so "export since rev" is a scan
+//	    records/<coll>/<rkey> record CID (36 bytes); a cursor scan lists a collection
+//	    refs/<cid>            uvarint count of record paths whose value is that CID;
+//	                          a record block is deleted when its count reaches zero
+//
+// CIDs are stored in their 36-byte binary form. The package imports nothing
+// else of Hearth's, so it speaks in bytes and strings; package repo gives
+// them meaning.
+//
+// Update runs its function in a group commit: while one bbolt transaction
+// is being committed, further calls queue and are then applied together in
+// the next transaction, one fsync for all of them. A function may therefore
+// run more than once (when another function in its group fails), and must
+// have no effects outside the transaction.
+package store
