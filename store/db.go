@@ -77,17 +77,12 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	err = bdb.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketRepos} {
+		for _, name := range topBuckets() {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		for _, name := range extraBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
+		return (&Tx{btx: tx}).SeqFloor(time.Now().UnixMilli())
 	})
 	if err != nil {
 		bdb.Close()
@@ -263,6 +258,8 @@ func (tx *Tx) SetMeta(name string, value []byte) error {
 	return tx.btx.Bucket(bucketMeta).Put([]byte(name), value)
 }
 
-// extraBuckets are top-level buckets created at Open for the other layers
-// (accounts, events, blobs); they are listed in doc.go as they are added.
-var extraBuckets [][]byte
+// topBuckets are the top-level buckets, all created at Open.
+func topBuckets() [][]byte {
+	return [][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
+		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents}
+}

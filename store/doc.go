@@ -7,7 +7,16 @@
 //
 // Bucket layout (keys are bytes; "‖" is concatenation):
 //
-//	meta                      server-wide settings and secrets, by name
+//	meta                      server-wide settings and secrets, by name ("jwt-secret",
+//	                          "plc-rotation-key", "seq": the last event number)
+//	accounts/<did>            Account (JSON): handle, email, password hash, signing key, status
+//	handles/<handle>          did, lower-case handle index
+//	emails/<email>            did, lower-case email index
+//	refresh/<id>              RefreshToken (JSON): server-side refresh sessions
+//	apppass/<did>‖0x00‖<name> AppPassword (JSON)
+//	invites/<code>            InviteCode (JSON)
+//	events/<seq>              uvarint(len did) ‖ did ‖ unix ns (8) ‖ encoded firehose frame;
+//	                          seq is 8 bytes big-endian so a cursor replay is one Seek
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that
