@@ -1,0 +1,294 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hearth-pds/hearth/repo/cid"
+	"github.com/hearth-pds/hearth/repo/dagcbor"
+	"github.com/hearth-pds/hearth/repo/mst"
+	"github.com/hearth-pds/hearth/repo/syntax"
+	"github.com/hearth-pds/hearth/store"
+)
+
+// Action is what an operation does to a record.
+type Action string
+
+// Actions, named as in the firehose.
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+)
+
+// MaxRecordSize bounds one record block, as the reference PDS does.
+const MaxRecordSize = 1 << 20
+
+// Sentinel errors callers map to XRPC errors.
+var (
+	ErrRepoNotFound   = errors.New("repo: repository not found")
+	ErrRepoExists     = errors.New("repo: repository already exists")
+	ErrRecordExists   = errors.New("repo: record already exists")
+	ErrRecordNotFound = errors.New("repo: record not found")
+	ErrSwapMismatch   = errors.New("repo: swap did not match")
+	ErrInvalidOp      = errors.New("repo: invalid operation")
+)
+
+// Op is one record operation of a write.
+type Op struct {
+	Action     Action
+	Collection string
+	RKey       string
+	// Record is the DAG-CBOR record for Create and Update. The caller has
+	// validated it against its lexicon; it is checked here to be strict
+	// DAG-CBOR.
+	Record []byte
+	// SwapRecord, when non-nil, must equal the record's current CID (the
+	// zero CID meaning "must not exist") or the whole write fails.
+	SwapRecord *cid.CID
+}
+
+// Path is the MST key of the op's record.
+func (o Op) Path() string { return o.Collection + "/" + o.RKey }
+
+// OpResult is an applied operation as the firehose reports it.
+type OpResult struct {
+	Action Action
+	Path   string
+	CID    cid.CID // new record CID; zero for deletes
+	Prev   cid.CID // previous record CID; zero for creates
+}
+
+// Block is a CID and its bytes.
+type Block = mst.Block
+
+// Commit describes one landed commit: everything the event stream and the
+// XRPC responses need.
+type Commit struct {
+	DID      string
+	CID      cid.CID // the commit block
+	Rev      string
+	Since    string  // rev of the previous commit; "" for the first
+	Data     cid.CID // new MST root
+	PrevData cid.CID // MST root before the commit; zero for the first
+	Ops      []OpResult
+	// Blocks are the commit block, every new MST node and record, and the
+	// unchanged MST nodes of the covering proof: a consumer holding the
+	// previous state can verify the commit and invert every op from these.
+	Blocks []Block
+	// Removed are the CIDs the commit made unreachable; they have been
+	// deleted from the store.
+	Removed []cid.CID
+}
+
+// Writer applies writes for the repositories in one store. It holds the
+// clock that makes revs monotonic across all repos of the process.
+type Writer struct {
+	Clock *syntax.TIDClock
+}
+
+// storeGetter reads blocks of one repository inside a transaction.
+type storeGetter struct{ r *store.Repo }
+
+func (g storeGetter) GetBlock(c cid.CID) ([]byte, error) {
+	b := g.r.Block(c.Bytes())
+	if b == nil {
+		return nil, fmt.Errorf("%w: %s", mst.ErrMissingBlock, c)
+	}
+	return b, nil
+}
+
+// Create makes a new repository for did with an empty tree and its first
+// signed commit.
+func (w *Writer) Create(tx *store.Tx, did string, key Signer) (*Commit, error) {
+	r, err := tx.CreateRepo(did)
+	if errors.Is(err, store.ErrExists) {
+		return nil, fmt.Errorf("%w: %s", ErrRepoExists, did)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w.apply(r, did, key, nil, nil, true)
+}
+
+// Apply applies ops to the repository of did as one signed commit. With
+// swapCommit non-nil the current commit must be that CID. On any error
+// nothing is written; the caller's transaction should be rolled back.
+func (w *Writer) Apply(tx *store.Tx, did string, key Signer, ops []Op, swapCommit *cid.CID) (*Commit, error) {
+	r, err := tx.Repo(did)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrRepoNotFound, did)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w.apply(r, did, key, ops, swapCommit, false)
+}
+
+func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapCommit *cid.CID, fresh bool) (*Commit, error) {
+	g := storeGetter{r}
+	c := &Commit{DID: did}
+	var tree *mst.Tree
+	var prevCommit cid.CID
+	if fresh {
+		tree = mst.New(g)
+	} else {
+		head, rev := r.Head()
+		pc, err := cid.Decode(head)
+		if err != nil {
+			return nil, fmt.Errorf("repo %s: head: %w", did, err)
+		}
+		prevCommit = pc
+		if swapCommit != nil && *swapCommit != pc {
+			return nil, fmt.Errorf("%w: commit is %s, not %s", ErrSwapMismatch, pc, *swapCommit)
+		}
+		sc, err := DecodeCommit(r.Block(head))
+		if err != nil {
+			return nil, fmt.Errorf("repo %s: load commit %s: %w", did, pc, err)
+		}
+		c.Since, c.PrevData = rev, sc.Data
+		tree = mst.Load(g, sc.Data)
+	}
+
+	newRecords := map[cid.CID][]byte{}
+	seen := map[string]bool{}
+	for _, op := range ops {
+		path := op.Path()
+		if seen[path] {
+			return nil, fmt.Errorf("%w: %s is written twice in one commit", ErrInvalidOp, path)
+		}
+		seen[path] = true
+		res := OpResult{Action: op.Action, Path: path}
+		cur, err := tree.Get(path)
+		if err != nil && !errors.Is(err, mst.ErrNotFound) {
+			return nil, fmt.Errorf("repo %s: read %s: %w", did, path, err)
+		}
+		if op.SwapRecord != nil && *op.SwapRecord != cur {
+			return nil, fmt.Errorf("%w: record %s is %v, not %v", ErrSwapMismatch, path, cur, *op.SwapRecord)
+		}
+		switch op.Action {
+		case Create, Update:
+			if op.Action == Create && cur.Defined() {
+				return nil, fmt.Errorf("%w: %s", ErrRecordExists, path)
+			}
+			if op.Action == Update && !cur.Defined() {
+				return nil, fmt.Errorf("%w: %s", ErrRecordNotFound, path)
+			}
+			if len(op.Record) > MaxRecordSize {
+				return nil, fmt.Errorf("%w: record %s is %d bytes, over %d", ErrInvalidOp, path, len(op.Record), MaxRecordSize)
+			}
+			if err := dagcbor.Validate(op.Record); err != nil {
+				return nil, fmt.Errorf("%w: record %s: %v", ErrInvalidOp, path, err)
+			}
+			rc := cid.Sum(cid.DagCBOR, op.Record)
+			newRecords[rc] = op.Record
+			if _, err := tree.Put(path, rc); err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrInvalidOp, path, err)
+			}
+			res.CID, res.Prev = rc, cur
+		case Delete:
+			if !cur.Defined() {
+				return nil, fmt.Errorf("%w: %s", ErrRecordNotFound, path)
+			}
+			if _, err := tree.Delete(path); err != nil {
+				return nil, fmt.Errorf("repo %s: delete %s: %w", did, path, err)
+			}
+			res.Prev = cur
+		default:
+			return nil, fmt.Errorf("%w: action %q", ErrInvalidOp, op.Action)
+		}
+		c.Ops = append(c.Ops, res)
+	}
+
+	data, added, removed, err := tree.Commit()
+	if err != nil {
+		return nil, fmt.Errorf("repo %s: mst: %w", did, err)
+	}
+	c.Data = data
+	c.Rev = string(w.Clock.NextAfter(syntax.TID(c.Since)))
+	_, commitBytes, commitCID, err := SignCommit(did, data, c.Rev, key)
+	if err != nil {
+		return nil, err
+	}
+	c.CID = commitCID
+
+	// Event blocks: commit, new nodes, new records, covering proof.
+	inEvent := map[cid.CID]bool{}
+	addBlock := func(b Block) {
+		if !inEvent[b.CID] {
+			inEvent[b.CID] = true
+			c.Blocks = append(c.Blocks, b)
+		}
+	}
+	addBlock(Block{CID: commitCID, Data: commitBytes})
+	for _, b := range added {
+		addBlock(b)
+	}
+	for _, op := range c.Ops {
+		if op.CID.Defined() {
+			addBlock(Block{CID: op.CID, Data: newRecords[op.CID]})
+		}
+	}
+	if len(ops) > 0 {
+		paths := make([]string, 0, len(c.Ops))
+		for _, op := range c.Ops {
+			paths = append(paths, op.Path)
+		}
+		proof, err := tree.CoveringProof(paths)
+		if err != nil {
+			return nil, fmt.Errorf("repo %s: covering proof: %w", did, err)
+		}
+		for _, b := range proof {
+			addBlock(b)
+		}
+	}
+
+	// Store: new blocks first, then reference counts, then deletions, so a
+	// CID that is both dropped and re-added in one commit survives.
+	for _, b := range c.Blocks {
+		if err := r.PutBlock(b.CID.Bytes(), c.Rev, b.Data); err != nil {
+			return nil, fmt.Errorf("repo %s: store block: %w", did, err)
+		}
+	}
+	var dropped []cid.CID
+	for _, op := range c.Ops {
+		if op.CID.Defined() {
+			if _, err := r.AddRef(op.CID.Bytes(), 1); err != nil {
+				return nil, err
+			}
+			if err := r.PutRecord(op.Path, op.CID.Bytes()); err != nil {
+				return nil, err
+			}
+		} else if err := r.DeleteRecord(op.Path); err != nil {
+			return nil, err
+		}
+	}
+	for _, op := range c.Ops {
+		if !op.Prev.Defined() {
+			continue
+		}
+		n, err := r.AddRef(op.Prev.Bytes(), -1)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			dropped = append(dropped, op.Prev)
+		}
+	}
+	removed = append(removed, dropped...)
+	if prevCommit.Defined() {
+		removed = append(removed, prevCommit)
+	}
+	for _, rc := range removed {
+		if err := r.DeleteBlock(rc.Bytes()); err != nil {
+			return nil, fmt.Errorf("repo %s: delete block: %w", did, err)
+		}
+	}
+	slices.SortFunc(removed, cid.CID.Compare)
+	c.Removed = removed
+	if err := r.SetHead(commitCID.Bytes(), c.Rev); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
