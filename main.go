@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,7 +18,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hearth-pds/hearth/identity/plc"
+	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
+	"github.com/hearth-pds/hearth/xrpc"
+	"github.com/hearth-pds/hearth/xrpc/lexicon"
+	"github.com/hearth-pds/hearth/xrpc/stream"
 )
 
 // version is stamped by build/ with -ldflags "-X main.version=…".
@@ -28,6 +34,7 @@ type config struct {
 	Data, Listen, Hostname, PublicURL, HandleDomains, PLCURL string
 	AdminPassword, Relays                                    string
 	InviteRequired, Dev                                      bool
+	EventRetention                                           time.Duration
 }
 
 func main() {
@@ -73,9 +80,22 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	boolean(&c.InviteRequired, "invite-required", "HEARTH_INVITE_REQUIRED", true, "invite codes needed to sign up")
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
+	retention := "72h"
+	if v := getenv("HEARTH_EVENT_RETENTION"); v != "" {
+		retention = v
+	}
+	fs.Func("event-retention", "how long firehose events are kept for replay (default 72h) ($HEARTH_EVENT_RETENTION)", func(v string) error {
+		retention = v
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	d, err := time.ParseDuration(retention)
+	if err != nil || d < time.Minute {
+		return c, fmt.Errorf("event retention %q: want a duration of at least 1m, like 72h", retention)
+	}
+	c.EventRetention = d
 	if c.PublicURL == "" {
 		scheme := "https://"
 		if c.Hostname == "localhost" || strings.HasPrefix(c.Hostname, "localhost:") {
@@ -95,34 +115,133 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	lex, err := lexicon.Default()
+	if err != nil {
+		return fmt.Errorf("load lexicons: %w", err)
+	}
+	httpClient := &http.Client{Timeout: 15 * time.Second}
+	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log}
+	srv, err := xrpc.New(ctx, xrpc.Config{
+		Version:        version,
+		Hostname:       cfg.Hostname,
+		PublicURL:      strings.TrimSuffix(cfg.PublicURL, "/"),
+		HandleDomains:  splitList(cfg.HandleDomains),
+		PLCURL:         cfg.PLCURL,
+		AdminPassword:  cfg.AdminPassword,
+		InviteRequired: cfg.InviteRequired,
+		Dev:            cfg.Dev,
+	}, xrpc.Deps{
+		DB:       db,
+		Log:      log,
+		Lexicons: lex,
+		PLC:      &plc.Client{BaseURL: cfg.PLCURL, HTTP: httpClient},
+		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, HTTP: httpClient, Dev: cfg.Dev},
+		OnEvent:  crawler.Poke,
+	})
+	if err != nil {
+		return err
+	}
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	if len(crawler.Relays) > 0 {
+		go crawler.Run(bg)
+	}
+	go pruneEvents(bg, db, cfg.EventRetention, log)
 
 	started := time.Now()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /xrpc/_health", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, "{\"version\":%q}\n", version)
-	})
+	mux.Handle("/xrpc/", srv.Handler())
+	mux.Handle("/.well-known/", srv.Handler())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "Hearth %s — AT Protocol PDS\nup %s, data file %s\n\n"+
-			"The repository engine is in place; accounts, the XRPC API and the setup\n"+
-			"wizard are not served yet.\n", version, time.Since(started).Round(time.Second), db.Path())
+			"This is an AT Protocol Personal Data Server. Point a Bluesky app's\n"+
+			"\"hosting provider\" at %s. The setup wizard is not built yet:\n"+
+			"configure with flags or HEARTH_* variables (hearth --help).\n",
+			version, time.Since(started).Round(time.Second), db.Path(), cfg.PublicURL)
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("hearth listening", "addr", ln.Addr().String(), "version", version, "data", db.Path())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("hearth listening", "addr", ln.Addr().String(), "version", version, "data", db.Path(),
+		"hostname", cfg.Hostname, "did", srv.ServiceDID())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err = hs.Shutdown(shutdown)
+	srv.Wait() // in-flight writes finish before the store closes
+	return err
+}
+
+// pruneEvents drops events older than the retention, in small batches.
+func pruneEvents(ctx context.Context, db *store.DB, keep time.Duration, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		n, err := db.PruneEvents(ctx, time.Now().Add(-keep), 500)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("pruning events failed", "err", err)
+		} else if n > 0 {
+			log.Info("pruned old events", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// crawlTargets drops public relays when this host is not publicly
+// reachable: asking bsky.network to crawl "localhost" only leaks a dev run.
+func crawlTargets(cfg config, log *slog.Logger) []string {
+	relays := splitList(cfg.Relays)
+	if !isLocalHost(cfg.Hostname) {
+		return relays
+	}
+	var keep []string
+	for _, r := range relays {
+		host := r
+		if u, err := url.Parse(r); err == nil && u.Host != "" {
+			host = u.Hostname()
+		}
+		if isLocalHost(host) {
+			keep = append(keep, r)
+		} else {
+			log.Info("not asking a public relay to crawl a local hostname", "relay", r, "hostname", cfg.Hostname)
+		}
+	}
+	return keep
+}
+
+func isLocalHost(h string) bool {
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	}
+	h = strings.ToLower(h)
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") || strings.HasSuffix(h, ".test") || strings.HasSuffix(h, ".local") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

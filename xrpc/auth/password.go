@@ -1,0 +1,79 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/scrypt"
+)
+
+// Scrypt cost. N=2^15, r=8 uses 32 MiB and about 100 ms on a Raspberry Pi 4:
+// slow enough to blunt guessing, small enough for a 1 GiB board.
+const (
+	scryptLogN = 15
+	scryptR    = 8
+	scryptP    = 1
+	keyLen     = 32
+)
+
+// ErrPassword reports a password that does not match.
+var ErrPassword = errors.New("auth: wrong password")
+
+// HashPassword returns a self-describing scrypt hash of password.
+func HashPassword(password string) (string, error) {
+	return HashPasswordCost(password, scryptLogN)
+}
+
+// HashPasswordCost hashes with N = 2^logN; tests use a small cost.
+func HashPasswordCost(password string, logN int) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	dk, err := scrypt.Key([]byte(password), salt, 1<<logN, scryptR, scryptP, keyLen)
+	if err != nil {
+		return "", fmt.Errorf("auth: hash password: %w", err)
+	}
+	e := base64.RawStdEncoding
+	return fmt.Sprintf("scrypt$%d$%d$%d$%s$%s", logN, scryptR, scryptP, e.EncodeToString(salt), e.EncodeToString(dk)), nil
+}
+
+// CheckPassword compares password with a hash from HashPassword.
+func CheckPassword(hash, password string) error {
+	f := strings.Split(hash, "$")
+	if len(f) != 6 || f[0] != "scrypt" {
+		return fmt.Errorf("auth: unknown password hash format")
+	}
+	logN, err1 := strconv.Atoi(f[1])
+	r, err2 := strconv.Atoi(f[2])
+	p, err3 := strconv.Atoi(f[3])
+	e := base64.RawStdEncoding
+	salt, err4 := e.DecodeString(f[4])
+	want, err5 := e.DecodeString(f[5])
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil || logN < 1 || logN > 20 || r < 1 || r > 32 || p < 1 || p > 4 {
+		return fmt.Errorf("auth: corrupt password hash")
+	}
+	dk, err := scrypt.Key([]byte(password), salt, 1<<logN, r, p, len(want))
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(dk, want) != 1 {
+		return ErrPassword
+	}
+	return nil
+}
+
+// RandomToken returns n random bytes as unpadded base32-ish text, for ids
+// and secrets.
+func RandomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // the system has no entropy: nothing sensible to do
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}

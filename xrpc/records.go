@@ -1,0 +1,526 @@
+package xrpc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hearth-pds/hearth/identity/keys"
+	"github.com/hearth-pds/hearth/repo"
+	"github.com/hearth-pds/hearth/repo/cid"
+	"github.com/hearth-pds/hearth/repo/dagcbor"
+	"github.com/hearth-pds/hearth/repo/syntax"
+	"github.com/hearth-pds/hearth/store"
+	"github.com/hearth-pds/hearth/xrpc/lexicon"
+)
+
+// resolveRepo turns an at-identifier naming a hosted repo into its DID.
+func (s *Server) resolveRepo(ident string) (string, error) {
+	if ident == "" {
+		return "", invalidRequest("repo is required")
+	}
+	var did string
+	err := s.db.View(func(tx *store.Tx) error {
+		if strings.HasPrefix(ident, "did:") {
+			if _, err := tx.Account(ident); err != nil {
+				return err
+			}
+			did = ident
+			return nil
+		}
+		a, err := tx.AccountByHandle(strings.ToLower(ident))
+		if err != nil {
+			return err
+		}
+		did = a.DID
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errorf(http.StatusNotFound, "RepoNotFound", "Could not find repo: %s", ident)
+	}
+	return did, err
+}
+
+// writeTarget resolves the repo of a write and checks the caller owns it.
+func (s *Server) writeTarget(ident string, a *Auth) (string, *store.Account, error) {
+	did, err := s.resolveRepo(ident)
+	if err != nil {
+		return "", nil, err
+	}
+	if did != a.DID {
+		return "", nil, forbidden("you may only write to your own repo")
+	}
+	acct, err := s.loadAccount(did)
+	if err != nil {
+		return "", nil, err
+	}
+	if !acct.Active() {
+		return "", nil, errorf(http.StatusBadRequest, "AccountDeactivated", "Account is %s", acct.Status)
+	}
+	return did, acct, nil
+}
+
+// prepareRecord validates a record given as JSON and encodes it.
+// validate is the request's validate flag: nil (validate known types),
+// true (must validate), false (skip lexicon, still a valid data model).
+func (s *Server) prepareRecord(collection, rkey string, raw json.RawMessage, validate *bool) ([]byte, string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, "", invalidRequest("record is required")
+	}
+	v, err := dagcbor.FromJSON(raw)
+	if err != nil {
+		return nil, "", invalidRequest("Invalid record: %v", err)
+	}
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		return nil, "", invalidRequest("Invalid record: must be an object")
+	}
+	if t, _ := m["$type"].(string); t == "" {
+		m["$type"] = collection
+	} else if t != collection {
+		return nil, "", invalidRequest("Invalid $type: expected %s, got %s", collection, t)
+	}
+	status := "unknown"
+	if validate == nil || *validate {
+		err := s.lex.ValidateRecord(collection, m)
+		switch {
+		case errors.Is(err, lexicon.ErrUnknownCollection):
+			if validate != nil {
+				return nil, "", invalidRequest("Lexicon not found: %s", collection)
+			}
+		case err != nil:
+			return nil, "", invalidRequest("Invalid %s record: %v", collection, err)
+		default:
+			if err := s.lex.ValidateRecordKey(collection, rkey); err != nil {
+				return nil, "", invalidRequest("Invalid record key %q for %s: %v", rkey, collection, err)
+			}
+			status = "valid"
+		}
+	}
+	b, err := dagcbor.Encode(m)
+	if err != nil {
+		return nil, "", invalidRequest("Invalid record: %v", err)
+	}
+	if len(b) > repo.MaxRecordSize {
+		return nil, "", errorf(http.StatusBadRequest, "InvalidRequest", "record is %d bytes; the limit is %d", len(b), repo.MaxRecordSize)
+	}
+	return b, status, nil
+}
+
+func checkCollection(c string) error {
+	if _, err := syntax.ParseNSID(c); err != nil {
+		return invalidRequest("Invalid collection: %q is not an NSID", c)
+	}
+	return nil
+}
+
+func checkRKey(k string) error {
+	if _, err := syntax.ParseRecordKey(k); err != nil {
+		return invalidRequest("Invalid record key %q", k)
+	}
+	return nil
+}
+
+func parseSwap(s *string, what string) (*cid.CID, error) {
+	if s == nil {
+		return nil, nil
+	}
+	c, err := cid.Parse(*s)
+	if err != nil {
+		return nil, invalidRequest("%s is not a valid CID", what)
+	}
+	return &c, nil
+}
+
+// commitWrite applies ops for did in one transaction and maps repo errors
+// to XRPC errors.
+// With upsert, an Update of a record that does not exist becomes a Create
+// (putRecord); the decision is made inside the transaction.
+func (s *Server) commitWrite(r *http.Request, acct *store.Account, ops []repo.Op, swapCommit *cid.CID, upsert bool) (*repo.Commit, error) {
+	key, err := keys.ParsePrivateString(acct.SigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing key of %s: %w", acct.DID, err)
+	}
+	cost := 0
+	for _, op := range ops {
+		cost += map[repo.Action]int{repo.Create: 3, repo.Update: 2, repo.Delete: 1}[op.Action]
+	}
+	if e := s.limits.takeN("writes:"+acct.DID, cost, 5000, 3600e9, s.now()); e != nil {
+		return nil, e
+	}
+	var c *repo.Commit
+	err = s.db.Update(r.Context(), func(tx *store.Tx) error {
+		var err error
+		for i, op := range ops {
+			if upsert && op.Action == repo.Update && op.SwapRecord == nil {
+				if _, err := repo.GetRecord(tx, acct.DID, op.Collection, op.RKey); errors.Is(err, repo.ErrRecordNotFound) {
+					ops[i].Action = repo.Create
+				}
+			}
+		}
+		c, err = s.writer.Apply(tx, acct.DID, key, ops, swapCommit)
+		if err != nil {
+			return err
+		}
+		return s.emitCommit(tx, c)
+	})
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, repo.ErrSwapMismatch):
+		if strings.Contains(err.Error(), "commit is") {
+			return nil, errorf(http.StatusBadRequest, "InvalidSwap", "Commit was at %v", strings.TrimPrefix(err.Error(), repo.ErrSwapMismatch.Error()+": "))
+		}
+		return nil, errorf(http.StatusBadRequest, "InvalidSwap", "%v", err)
+	case errors.Is(err, repo.ErrRecordExists):
+		return nil, invalidRequest("Record already exists: %v", err)
+	case errors.Is(err, repo.ErrRecordNotFound):
+		return nil, errorf(http.StatusBadRequest, "RecordNotFound", "Could not find record: %v", err)
+	case errors.Is(err, repo.ErrInvalidOp):
+		return nil, invalidRequest("%v", err)
+	case errors.Is(err, repo.ErrRepoNotFound):
+		return nil, errorf(http.StatusNotFound, "RepoNotFound", "Could not find repo: %s", acct.DID)
+	}
+	return nil, err
+}
+
+func commitMeta(c *repo.Commit) map[string]string {
+	return map[string]string{"cid": c.CID.String(), "rev": c.Rev}
+}
+
+func atURI(did, collection, rkey string) string { return "at://" + did + "/" + collection + "/" + rkey }
+
+type createRecordInput struct {
+	Repo       string          `json:"repo"`
+	Collection string          `json:"collection"`
+	RKey       string          `json:"rkey"`
+	Validate   *bool           `json:"validate"`
+	Record     json.RawMessage `json:"record"`
+	SwapCommit *string         `json:"swapCommit"`
+	SwapRecord *string         `json:"swapRecord"`
+}
+
+func (s *Server) createRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	var in createRecordInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	did, acct, err := s.writeTarget(in.Repo, a)
+	if err != nil {
+		return err
+	}
+	if err := checkCollection(in.Collection); err != nil {
+		return err
+	}
+	if in.RKey == "" {
+		in.RKey = string(s.clock.Next())
+	} else if err := checkRKey(in.RKey); err != nil {
+		return err
+	}
+	rec, status, err := s.prepareRecord(in.Collection, in.RKey, in.Record, in.Validate)
+	if err != nil {
+		return err
+	}
+	swapCommit, err := parseSwap(in.SwapCommit, "swapCommit")
+	if err != nil {
+		return err
+	}
+	c, err := s.commitWrite(r, acct, []repo.Op{{Action: repo.Create, Collection: in.Collection, RKey: in.RKey, Record: rec}}, swapCommit, false)
+	if err != nil {
+		return err
+	}
+	return ok(w, map[string]any{
+		"uri": atURI(did, in.Collection, in.RKey), "cid": c.Ops[0].CID.String(),
+		"commit": commitMeta(c), "validationStatus": status,
+	})
+}
+
+func (s *Server) putRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	var in createRecordInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	did, acct, err := s.writeTarget(in.Repo, a)
+	if err != nil {
+		return err
+	}
+	if err := checkCollection(in.Collection); err != nil {
+		return err
+	}
+	if err := checkRKey(in.RKey); err != nil {
+		return err
+	}
+	rec, status, err := s.prepareRecord(in.Collection, in.RKey, in.Record, in.Validate)
+	if err != nil {
+		return err
+	}
+	swapCommit, err := parseSwap(in.SwapCommit, "swapCommit")
+	if err != nil {
+		return err
+	}
+	op := repo.Op{Action: repo.Update, Collection: in.Collection, RKey: in.RKey, Record: rec}
+	if in.SwapRecord != nil {
+		// A null swapRecord in JSON means "must not exist": decode as zero CID.
+		if op.SwapRecord, err = parseSwap(in.SwapRecord, "swapRecord"); err != nil {
+			return err
+		}
+		// With a swap the action follows the expected state.
+		if !op.SwapRecord.Defined() {
+			op.Action = repo.Create
+		}
+	}
+	c, err := s.commitWrite(r, acct, []repo.Op{op}, swapCommit, true)
+	if err != nil {
+		return err
+	}
+	return ok(w, map[string]any{
+		"uri": atURI(did, in.Collection, in.RKey), "cid": c.Ops[0].CID.String(),
+		"commit": commitMeta(c), "validationStatus": status,
+	})
+}
+
+func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	var in createRecordInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	did, acct, err := s.writeTarget(in.Repo, a)
+	if err != nil {
+		return err
+	}
+	if err := checkCollection(in.Collection); err != nil {
+		return err
+	}
+	if err := checkRKey(in.RKey); err != nil {
+		return err
+	}
+	swapCommit, err := parseSwap(in.SwapCommit, "swapCommit")
+	if err != nil {
+		return err
+	}
+	swapRecord, err := parseSwap(in.SwapRecord, "swapRecord")
+	if err != nil {
+		return err
+	}
+	exists := true
+	s.db.View(func(tx *store.Tx) error {
+		_, err := repo.GetRecord(tx, did, in.Collection, in.RKey)
+		exists = err == nil
+		return nil
+	})
+	if !exists && swapRecord == nil {
+		// Deleting what is not there changes nothing, as in the reference PDS.
+		return ok(w, map[string]any{})
+	}
+	c, err := s.commitWrite(r, acct, []repo.Op{{Action: repo.Delete, Collection: in.Collection, RKey: in.RKey, SwapRecord: swapRecord}}, swapCommit, false)
+	if err != nil {
+		return err
+	}
+	return ok(w, map[string]any{"commit": commitMeta(c)})
+}
+
+type applyWritesInput struct {
+	Repo       string  `json:"repo"`
+	Validate   *bool   `json:"validate"`
+	SwapCommit *string `json:"swapCommit"`
+	Writes     []struct {
+		Type       string          `json:"$type"`
+		Collection string          `json:"collection"`
+		RKey       string          `json:"rkey"`
+		Value      json.RawMessage `json:"value"`
+	} `json:"writes"`
+}
+
+func (s *Server) applyWrites(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	var in applyWritesInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	did, acct, err := s.writeTarget(in.Repo, a)
+	if err != nil {
+		return err
+	}
+	if len(in.Writes) == 0 {
+		return invalidRequest("writes must not be empty")
+	}
+	if len(in.Writes) > 200 {
+		return invalidRequest("Too many writes. Max: 200")
+	}
+	swapCommit, err := parseSwap(in.SwapCommit, "swapCommit")
+	if err != nil {
+		return err
+	}
+	ops := make([]repo.Op, len(in.Writes))
+	statuses := make([]string, len(in.Writes))
+	const ns = "com.atproto.repo.applyWrites#"
+	for i, wr := range in.Writes {
+		if err := checkCollection(wr.Collection); err != nil {
+			return err
+		}
+		op := repo.Op{Collection: wr.Collection, RKey: wr.RKey}
+		switch wr.Type {
+		case ns + "create":
+			op.Action = repo.Create
+			if op.RKey == "" {
+				op.RKey = string(s.clock.Next())
+			}
+		case ns + "update":
+			op.Action = repo.Update
+		case ns + "delete":
+			op.Action = repo.Delete
+		default:
+			return invalidRequest("writes/%d: unknown $type %q", i, wr.Type)
+		}
+		if err := checkRKey(op.RKey); err != nil {
+			return err
+		}
+		if op.Action != repo.Delete {
+			if op.Record, statuses[i], err = s.prepareRecord(wr.Collection, op.RKey, wr.Value, in.Validate); err != nil {
+				return err
+			}
+		}
+		ops[i] = op
+	}
+	c, err := s.commitWrite(r, acct, ops, swapCommit, false)
+	if err != nil {
+		return err
+	}
+	results := make([]map[string]any, len(c.Ops))
+	for i, op := range c.Ops {
+		coll, rkey, _ := strings.Cut(op.Path, "/")
+		switch in.Writes[i].Type {
+		case ns + "delete":
+			results[i] = map[string]any{"$type": ns + "deleteResult"}
+		default:
+			kind := strings.TrimPrefix(in.Writes[i].Type, ns)
+			results[i] = map[string]any{"$type": ns + kind + "Result", "uri": atURI(did, coll, rkey), "cid": op.CID.String(), "validationStatus": statuses[i]}
+		}
+	}
+	return ok(w, map[string]any{"commit": commitMeta(c), "results": results})
+}
+
+func marshalDataModel(v any) (json.RawMessage, error) { return dagcbor.ToJSON(v) }
+
+func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+	q := r.URL.Query()
+	did, err := s.resolveRepo(q.Get("repo"))
+	if err != nil {
+		return err
+	}
+	coll, rkey := q.Get("collection"), q.Get("rkey")
+	if err := checkCollection(coll); err != nil {
+		return err
+	}
+	if err := checkRKey(rkey); err != nil {
+		return err
+	}
+	var out map[string]any
+	err = s.db.View(func(tx *store.Tx) error {
+		rec, err := repo.GetRecord(tx, did, coll, rkey)
+		if err != nil {
+			return err
+		}
+		if want := q.Get("cid"); want != "" && rec.CID.String() != want {
+			return repo.ErrRecordNotFound
+		}
+		v, err := dagcbor.Decode(rec.Value)
+		if err != nil {
+			return err
+		}
+		js, err := marshalDataModel(v)
+		if err != nil {
+			return err
+		}
+		out = map[string]any{"uri": atURI(did, coll, rkey), "cid": rec.CID.String(), "value": js}
+		return nil
+	})
+	if errors.Is(err, repo.ErrRecordNotFound) {
+		return errorf(http.StatusNotFound, "RecordNotFound", "Could not locate record: %s", atURI(did, coll, rkey))
+	}
+	if err != nil {
+		return err
+	}
+	return ok(w, out)
+}
+
+func parseLimit(s string, def, max int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, invalidRequest("limit must be an integer from 1 to %d", max)
+	}
+	return n, nil
+}
+
+func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+	q := r.URL.Query()
+	did, err := s.resolveRepo(q.Get("repo"))
+	if err != nil {
+		return err
+	}
+	coll := q.Get("collection")
+	if err := checkCollection(coll); err != nil {
+		return err
+	}
+	limit, err := parseLimit(q.Get("limit"), 50, 100)
+	if err != nil {
+		return err
+	}
+	reverse := q.Get("reverse") == "true"
+	records := []map[string]any{}
+	var last string
+	err = s.db.View(func(tx *store.Tx) error {
+		// The reference PDS lists newest first by default; reverse=true is oldest first.
+		return repo.ListRecords(tx, did, coll, q.Get("cursor"), !reverse, limit, func(rec repo.Record) error {
+			v, err := dagcbor.Decode(rec.Value)
+			if err != nil {
+				return err
+			}
+			js, err := marshalDataModel(v)
+			if err != nil {
+				return err
+			}
+			records = append(records, map[string]any{"uri": atURI(did, coll, rec.RKey), "cid": rec.CID.String(), "value": js})
+			last = rec.RKey
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"records": records}
+	if len(records) == limit {
+		out["cursor"] = last
+	}
+	return ok(w, out)
+}
+
+func (s *Server) describeRepo(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+	did, err := s.resolveRepo(r.URL.Query().Get("repo"))
+	if err != nil {
+		return err
+	}
+	acct, err := s.loadAccount(did)
+	if err != nil {
+		return err
+	}
+	var colls []string
+	if err := s.db.View(func(tx *store.Tx) error {
+		colls, err = repo.Collections(tx, did)
+		return err
+	}); err != nil {
+		return err
+	}
+	if colls == nil {
+		colls = []string{}
+	}
+	return ok(w, map[string]any{
+		"handle": acct.Handle, "did": did, "didDoc": s.didDoc(acct),
+		"collections": colls, "handleIsCorrect": true,
+	})
+}

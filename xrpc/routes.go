@@ -1,0 +1,46 @@
+package xrpc
+
+func (s *Server) routes() {
+	s.methods = map[string]method{}
+	const (
+		srv = "com.atproto.server."
+		rp  = "com.atproto.repo."
+		sy  = "com.atproto.sync."
+		id  = "com.atproto.identity."
+	)
+	s.handle(srv+"describeServer", query, authNone, s.describeServer)
+	s.handle(srv+"createAccount", procedure, authNone, s.createAccount)
+	s.handle(srv+"createSession", procedure, authNone, s.createSession)
+	s.handle(srv+"getSession", query, authAccess, s.getSession)
+	s.handle(srv+"refreshSession", procedure, authRefresh, s.refreshSession)
+	s.handle(srv+"deleteSession", procedure, authRefresh, s.deleteSession)
+	s.handle(srv+"createAppPassword", procedure, authFull, s.createAppPassword)
+	s.handle(srv+"listAppPasswords", query, authFull, s.listAppPasswords)
+	s.handle(srv+"revokeAppPassword", procedure, authFull, s.revokeAppPassword)
+	s.handle(srv+"checkAccountStatus", query, authAccess, s.checkAccountStatus)
+	s.handle(srv+"createInviteCode", procedure, authAdmin, s.createInviteCodes)
+	s.handle(srv+"createInviteCodes", procedure, authAdmin, s.createInviteCodes)
+
+	s.handle(rp+"createRecord", procedure, authAccess, s.createRecord)
+	s.handle(rp+"putRecord", procedure, authAccess, s.putRecord)
+	s.handle(rp+"deleteRecord", procedure, authAccess, s.deleteRecord)
+	s.handle(rp+"applyWrites", procedure, authAccess, s.applyWrites)
+	s.handle(rp+"getRecord", query, authOptional, s.getRecord)
+	s.handle(rp+"listRecords", query, authOptional, s.listRecords)
+	s.handle(rp+"describeRepo", query, authOptional, s.describeRepo)
+	for _, m := range []string{"createRecord", "putRecord"} {
+		s.setLimit(rp+m, maxWriteBody)
+	}
+	s.setLimit(rp+"applyWrites", maxBatchBody)
+
+	s.handle(sy+"getRepo", query, authNone, s.syncGetRepo)
+	s.handle(sy+"getLatestCommit", query, authNone, s.syncGetLatestCommit)
+	s.handle(sy+"getRecord", query, authNone, s.syncGetRecord)
+	s.handle(sy+"getBlocks", query, authNone, s.syncGetBlocks)
+	s.handle(sy+"getRepoStatus", query, authNone, s.syncGetRepoStatus)
+	s.handle(sy+"listRepos", query, authNone, s.syncListRepos)
+
+	s.handle(id+"resolveHandle", query, authNone, s.resolveHandle)
+	s.handle(id+"updateHandle", procedure, authAccess, s.updateHandle)
+	s.handle(id+"getRecommendedDidCredentials", query, authAccess, s.getRecommendedDidCredentials)
+}

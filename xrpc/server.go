@@ -1,0 +1,346 @@
+package xrpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hearth-pds/hearth/identity/keys"
+	"github.com/hearth-pds/hearth/identity/plc"
+	"github.com/hearth-pds/hearth/identity/resolve"
+	"github.com/hearth-pds/hearth/repo"
+	"github.com/hearth-pds/hearth/repo/syntax"
+	"github.com/hearth-pds/hearth/store"
+	"github.com/hearth-pds/hearth/xrpc/auth"
+	"github.com/hearth-pds/hearth/xrpc/lexicon"
+	"github.com/hearth-pds/hearth/xrpc/stream"
+)
+
+// Body limits, as the reference PDS sets them.
+const (
+	maxJSONBody  = 150 << 10
+	maxWriteBody = 1 << 20
+	// applyWrites carries up to 200 records.
+	maxBatchBody = 4 << 20
+)
+
+// Config is what the server needs to know about its deployment.
+type Config struct {
+	Version        string
+	Hostname       string
+	PublicURL      string
+	HandleDomains  []string
+	PLCURL         string
+	AdminPassword  string
+	InviteRequired bool
+	Dev            bool
+	// PasswordHashing may be set by tests to a cheaper hash.
+	HashPassword func(string) (string, error)
+}
+
+// Server serves XRPC. Create it with New.
+type Server struct {
+	cfg        Config
+	db         *store.DB
+	log        *slog.Logger
+	writer     *repo.Writer
+	clock      *syntax.TIDClock
+	lex        *lexicon.Catalog
+	plc        *plc.Client
+	resolver   *resolve.Resolver
+	jwtKey     auth.HS256
+	rotation   keys.PrivateKey
+	serviceDID string
+	methods    map[string]method
+	events     *stream.Emitter
+	firehose   *stream.Server
+	limits     *limiter
+	now        func() time.Time
+
+	// inflight lets Shutdown wait for writes that have started.
+	inflight sync.WaitGroup
+}
+
+// Deps are the collaborators New wires together.
+type Deps struct {
+	DB       *store.DB
+	Log      *slog.Logger
+	Lexicons *lexicon.Catalog
+	PLC      *plc.Client
+	Resolver *resolve.Resolver
+	Now      func() time.Time
+	// OnEvent is called after each transaction that appended events
+	// (the relay crawler uses it to notice activity).
+	OnEvent func()
+}
+
+// New builds a server, creating the server secrets (JWT secret, PLC
+// rotation key) on first start.
+func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
+	s := &Server{
+		cfg:        cfg,
+		db:         d.DB,
+		log:        d.Log,
+		lex:        d.Lexicons,
+		plc:        d.PLC,
+		resolver:   d.Resolver,
+		serviceDID: "did:web:" + cfg.Hostname,
+		now:        d.Now,
+		limits:     newLimiter(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.cfg.HashPassword == nil {
+		s.cfg.HashPassword = auth.HashPassword
+	}
+	s.firehose = stream.NewServer(d.DB, stream.Options{Log: s.log})
+	notify := s.firehose.Notify
+	if d.OnEvent != nil {
+		notify = func() { s.firehose.Notify(); d.OnEvent() }
+	}
+	s.events = &stream.Emitter{Notify: notify, Now: s.now}
+	s.clock = syntax.NewTIDClock(uint(time.Now().UnixNano() % 1024))
+	s.writer = &repo.Writer{Clock: s.clock}
+	if err := s.loadSecrets(ctx); err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServiceDID is the did:web of this PDS.
+func (s *Server) ServiceDID() string { return s.serviceDID }
+
+func (s *Server) loadSecrets(ctx context.Context) error {
+	return s.db.Update(ctx, func(tx *store.Tx) error {
+		secret := tx.Meta("jwt-secret")
+		if secret == nil {
+			secret = []byte(auth.RandomToken(32))
+			if err := tx.SetMeta("jwt-secret", secret); err != nil {
+				return err
+			}
+		}
+		s.jwtKey = auth.HS256(append([]byte(nil), secret...))
+		rk := tx.Meta("plc-rotation-key")
+		if rk == nil {
+			k, err := keys.GenerateK256()
+			if err != nil {
+				return err
+			}
+			rk = []byte(keys.MarshalPrivate(k))
+			if err := tx.SetMeta("plc-rotation-key", rk); err != nil {
+				return err
+			}
+		}
+		k, err := keys.ParsePrivateString(string(rk))
+		if err != nil {
+			return fmt.Errorf("xrpc: stored rotation key: %w", err)
+		}
+		s.rotation = k
+		return nil
+	})
+}
+
+// Handler kinds and auth levels.
+type kind int
+
+const (
+	query kind = iota
+	procedure
+)
+
+type authLevel int
+
+const (
+	authNone     authLevel = iota
+	authOptional           // a token, if present, must be valid
+	authAccess             // any access token, app passwords included
+	authFull               // access token of a full (non-app-password) session
+	authRefresh            // a refresh token
+	authAdmin              // admin Basic auth
+)
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, a *Auth) error
+
+type method struct {
+	kind kind
+	auth authLevel
+	// limit is the body limit for procedures.
+	limit int64
+	fn    handlerFunc
+}
+
+func (s *Server) handle(nsid string, k kind, a authLevel, fn handlerFunc) {
+	limit := int64(maxJSONBody)
+	s.methods[nsid] = method{kind: k, auth: a, limit: limit, fn: fn}
+}
+
+func (s *Server) setLimit(nsid string, limit int64) {
+	m := s.methods[nsid]
+	m.limit = limit
+	s.methods[nsid] = m
+}
+
+// Handler returns the HTTP handler for everything Hearth serves.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /xrpc/com.atproto.sync.subscribeRepos", s.firehose)
+	mux.HandleFunc("/xrpc/{nsid}", s.serveXRPC)
+	mux.HandleFunc("GET /.well-known/atproto-did", s.serveAtprotoDID)
+	mux.HandleFunc("GET /.well-known/did.json", s.serveDIDJSON)
+	return s.middleware(mux)
+}
+
+// Wait blocks until in-flight writes have finished and closes the event
+// stream; call it after the HTTP server stops accepting requests.
+func (s *Server) Wait() {
+	s.inflight.Wait()
+	s.firehose.Close()
+}
+
+// Subscribers is the number of connected firehose consumers.
+func (s *Server) Subscribers() int { return s.firehose.Subscribers() }
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		h := w.Header()
+		// Browsers call XRPC from any origin (web clients); credentials are
+		// bearer tokens, never cookies, so a wildcard origin is safe.
+		h.Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "*")
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.Set("Access-Control-Expose-Headers", "*")
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("panic in handler", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				if sw.status == 200 && !sw.wrote {
+					writeError(sw, internal())
+				}
+			}
+			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"dur_ms", float64(s.now().Sub(start).Microseconds())/1000, "ip", clientIP(r))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
+	nsid := r.PathValue("nsid")
+	if nsid == "_health" {
+		writeJSON(w, http.StatusOK, map[string]string{"version": s.cfg.Version})
+		return
+	}
+	m, ok := s.methods[nsid]
+	if !ok {
+		writeError(w, errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s", nsid))
+		return
+	}
+	switch {
+	case m.kind == query && r.Method != http.MethodGet && r.Method != http.MethodHead:
+		writeError(w, errorf(http.StatusMethodNotAllowed, "InvalidRequest", "%s is a query: use GET", nsid))
+		return
+	case m.kind == procedure && r.Method != http.MethodPost:
+		writeError(w, errorf(http.StatusMethodNotAllowed, "InvalidRequest", "%s is a procedure: use POST", nsid))
+		return
+	}
+	if e := s.limits.global(clientIP(r), s.now()); e != nil {
+		writeError(w, e)
+		return
+	}
+	a, err := s.authenticate(r, m.auth)
+	if err != nil {
+		xe, _ := asXRPC(err)
+		writeError(w, xe)
+		return
+	}
+	if m.kind == procedure {
+		r.Body = http.MaxBytesReader(w, r.Body, m.limit)
+		s.inflight.Add(1)
+		defer s.inflight.Done()
+	}
+	if err := m.fn(w, r, a); err != nil {
+		xe, known := asXRPC(err)
+		if !known {
+			s.log.Error("handler failed", "nsid", nsid, "err", err)
+		}
+		writeError(w, xe)
+	}
+}
+
+// decodeJSON reads a JSON request body into v.
+func decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return invalidRequest("wrong content type %q: want application/json", ct)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if _, ok := asXRPC(err); ok {
+			return err
+		}
+		return invalidRequest("could not read the request body")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalidRequest("request body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+func ok(w http.ResponseWriter, v any) error {
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+var errShutdown = errors.New("xrpc: shutting down")

@@ -1,0 +1,282 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/hearth-pds/hearth/repo/dagcbor"
+	"github.com/hearth-pds/hearth/store"
+)
+
+type env struct {
+	t    *testing.T
+	db   *store.DB
+	srv  *Server
+	emit *Emitter
+	url  string
+}
+
+func newStreamEnv(t *testing.T, opts Options) *env {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(db, opts)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+		db.Close()
+	})
+	return &env{t: t, db: db, srv: srv, emit: &Emitter{Notify: srv.Notify}, url: "ws" + strings.TrimPrefix(hs.URL, "http")}
+}
+
+// identity appends one #identity event and returns its seq.
+func (e *env) identity(handle string) int64 {
+	e.t.Helper()
+	var seq int64
+	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
+		if err := e.emit.Identity(tx, "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", handle); err != nil {
+			return err
+		}
+		seq = tx.LastSeq()
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return seq
+}
+
+type msg struct {
+	op   int64
+	t    string
+	body map[string]any
+}
+
+func decodeFrame(t *testing.T, b []byte) msg {
+	t.Helper()
+	// The header is the first item; Validate tells us where it ends by
+	// decoding it alone.
+	for i := 1; i <= len(b); i++ {
+		if dagcbor.Validate(b[:i]) == nil {
+			h, _ := dagcbor.Decode(b[:i])
+			body, err := dagcbor.Decode(b[i:])
+			if err != nil {
+				t.Fatalf("frame body: %v", err)
+			}
+			hm := h.(map[string]any)
+			m := msg{op: hm["op"].(int64), body: body.(map[string]any)}
+			m.t, _ = hm["t"].(string)
+			return m
+		}
+	}
+	t.Fatalf("no header in frame % x", b[:min(len(b), 16)])
+	return msg{}
+}
+
+func (e *env) dial(cursor string) *websocket.Conn {
+	e.t.Helper()
+	u := e.url + "/xrpc/com.atproto.sync.subscribeRepos"
+	if cursor != "" {
+		u += "?cursor=" + cursor
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c.SetReadLimit(10 << 20)
+	e.t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func next(t *testing.T, c *websocket.Conn) msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return decodeFrame(t, b)
+}
+
+func TestLiveOnlyWithoutCursor(t *testing.T) {
+	e := newStreamEnv(t, Options{})
+	e.identity("old.test")
+	c := e.dial("")
+	time.Sleep(50 * time.Millisecond) // let the subscriber reach the head
+	seq := e.identity("new.test")
+	m := next(t, c)
+	if m.t != "#identity" || m.body["seq"] != seq || m.body["handle"] != "new.test" {
+		t.Fatalf("got %+v, want the live event %d", m, seq)
+	}
+}
+
+func TestReplayThenLiveWithoutGapOrDuplicate(t *testing.T) {
+	e := newStreamEnv(t, Options{})
+	first := e.identity("h0.test")
+	for i := 1; i < 300; i++ {
+		e.identity(fmt.Sprintf("h%d.test", i))
+	}
+	c := e.dial(fmt.Sprint(first - 1))
+	// Writers keep going while the subscriber replays.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 300; i < 600; i++ {
+			e.identity(fmt.Sprintf("h%d.test", i))
+		}
+	}()
+	for i := 0; i < 600; i++ {
+		m := next(t, c)
+		if m.body["seq"] != first+int64(i) {
+			t.Fatalf("frame %d has seq %v, want %d", i, m.body["seq"], first+int64(i))
+		}
+	}
+	wg.Wait()
+}
+
+func TestFutureAndOutdatedCursor(t *testing.T) {
+	e := newStreamEnv(t, Options{})
+	head := e.identity("a.test")
+	c := e.dial(fmt.Sprint(head + 100))
+	m := next(t, c)
+	if m.op != -1 || m.body["error"] != "FutureCursor" {
+		t.Fatalf("got %+v, want FutureCursor", m)
+	}
+	// A cursor older than the oldest kept event.
+	e.identity("b.test")
+	e.db.Update(context.Background(), func(tx *store.Tx) error { return tx.DeleteEventsOf("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", head+1) })
+	c2 := e.dial("1")
+	if m := next(t, c2); m.t != "#info" || m.body["name"] != "OutdatedCursor" {
+		t.Fatalf("got %+v, want #info OutdatedCursor", m)
+	}
+	if m := next(t, c2); m.body["seq"] != head+1 {
+		t.Fatalf("after info got %+v, want seq %d", m, head+1)
+	}
+	// A cursor at the head replays nothing; the next event arrives live.
+	c3 := e.dial(fmt.Sprint(head + 1))
+	s := e.identity("c.test")
+	if m := next(t, c3); m.body["seq"] != s {
+		t.Fatalf("got %+v, want %d", m, s)
+	}
+}
+
+func TestSlowConsumerIsDropped(t *testing.T) {
+	e := newStreamEnv(t, Options{MaxLag: 50, WriteTimeout: 300 * time.Millisecond})
+	c := e.dial("")
+	time.Sleep(50 * time.Millisecond)
+	// The consumer never reads; big frames fill the socket buffers.
+	big := strings.Repeat("x", 200)
+	for i := 0; i < 2000; i++ {
+		e.identity(fmt.Sprintf("%s%d.test", big[:50], i))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.srv.Subscribers() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := e.srv.Subscribers(); n != 0 {
+		t.Fatalf("slow consumer still connected (%d subscribers)", n)
+	}
+	_ = c
+}
+
+func TestLaggingConsumerGetsConsumerTooSlow(t *testing.T) {
+	e := newStreamEnv(t, Options{MaxLag: 10})
+	c := e.dial("")
+	time.Sleep(50 * time.Millisecond)
+	// Append a burst in one transaction, far beyond MaxLag, before the
+	// subscriber can read any of it.
+	e.db.Update(context.Background(), func(tx *store.Tx) error {
+		for i := 0; i < 100; i++ {
+			if err := e.emit.Identity(tx, "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", fmt.Sprintf("h%d.test", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	m := next(t, c)
+	if m.op != -1 || m.body["error"] != "ConsumerTooSlow" {
+		t.Fatalf("got %+v, want ConsumerTooSlow", m)
+	}
+}
+
+func TestManySubscribers(t *testing.T) {
+	e := newStreamEnv(t, Options{})
+	const n = 100
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		conns[i] = e.dial("")
+	}
+	for e.srv.Subscribers() < n {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	var seqs []int64
+	for i := 0; i < 20; i++ {
+		seqs = append(seqs, e.identity(fmt.Sprintf("m%d.test", i)))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, want := range seqs {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, b, err := c.Read(ctx)
+				cancel()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Contains(b, []byte("#identity")) {
+					errs <- fmt.Errorf("unexpected frame")
+					return
+				}
+				_ = want
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func TestBadCursorIsRefused(t *testing.T) {
+	e := newStreamEnv(t, Options{})
+	ctx := context.Background()
+	_, res, err := websocket.Dial(ctx, e.url+"/xrpc/com.atproto.sync.subscribeRepos?cursor=abc", nil)
+	if err == nil || res == nil || res.StatusCode != 400 {
+		t.Fatalf("bad cursor: %v %v", err, res)
+	}
+}
+
+func TestShutdownClosesSubscribers(t *testing.T) {
+	e := newStreamEnv(t, Options{})
+	c := e.dial("")
+	time.Sleep(50 * time.Millisecond)
+	e.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _, err := c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("read after shutdown: %v", err)
+	}
+}
