@@ -33,7 +33,7 @@ var version = "dev"
 type config struct {
 	Data, Listen, Hostname, PublicURL, HandleDomains, PLCURL string
 	AdminPassword, Relays                                    string
-	InviteRequired, Dev                                      bool
+	InviteRequired, Dev, RateLimits                          bool
 	EventRetention                                           time.Duration
 }
 
@@ -80,6 +80,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	boolean(&c.InviteRequired, "invite-required", "HEARTH_INVITE_REQUIRED", true, "invite codes needed to sign up")
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
+	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
 	retention := "72h"
 	if v := getenv("HEARTH_EVENT_RETENTION"); v != "" {
 		retention = v
@@ -130,6 +131,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		AdminPassword:  cfg.AdminPassword,
 		InviteRequired: cfg.InviteRequired,
 		Dev:            cfg.Dev,
+		NoRateLimits:   !cfg.RateLimits,
 	}, xrpc.Deps{
 		DB:       db,
 		Log:      log,

@@ -264,7 +264,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *Auth) 
 		return e
 	}
 	// Pad every outcome to the same duration.
-	deadline := time.Now().Add(loginFloor)
+	deadline := time.Now().Add(s.cfg.LoginFloor)
 	defer func() { time.Sleep(time.Until(deadline)) }()
 
 	var acct *store.Account

@@ -189,3 +189,27 @@ func (e *testEnv) adminPost(nsid string, body any) resp {
 	}
 	return resp{Status: res.StatusCode, Body: []byte(b.String()), Header: res.Header}
 }
+
+func TestLoginRateLimit(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("olga")
+	for i := 0; i < 30; i++ {
+		e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": "wrong"})
+	}
+	r := e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": a.Password})
+	expectError(t, r, http.StatusTooManyRequests, "RateLimitExceeded")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After header")
+	}
+}
+
+func TestLoginIsPadded(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LoginFloor = 200 * time.Millisecond })
+	for _, ident := range []string{"nobody.pds.test", "someone@example.com"} {
+		start := time.Now()
+		e.post("com.atproto.server.createSession", "", map[string]any{"identifier": ident, "password": "x"})
+		if d := time.Since(start); d < 200*time.Millisecond {
+			t.Fatalf("login for %s answered in %v, before the floor", ident, d)
+		}
+	}
+}

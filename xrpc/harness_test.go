@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
@@ -115,6 +116,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 		HandleDomains: []string{".pds.test"}, PLCURL: plcSrv.URL, AdminPassword: "admin-secret",
 		InviteRequired: false, Dev: true,
 		HashPassword: func(p string) (string, error) { return auth.HashPasswordCost(p, 4) },
+		LoginFloor:   time.Millisecond,
 	}
 	for _, m := range mutate {
 		m(&cfg)

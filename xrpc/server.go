@@ -42,6 +42,10 @@ type Config struct {
 	AdminPassword  string
 	InviteRequired bool
 	Dev            bool
+	// LoginFloor is the constant duration of a login answer (default 350 ms).
+	LoginFloor time.Duration
+	// NoRateLimits turns the rate limits off (load tests, private rigs).
+	NoRateLimits bool
 	// PasswordHashing may be set by tests to a cheaper hash.
 	HashPassword func(string) (string, error)
 }
@@ -95,6 +99,10 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		serviceDID: "did:web:" + cfg.Hostname,
 		now:        d.Now,
 		limits:     newLimiter(),
+	}
+	s.limits.off = cfg.NoRateLimits
+	if s.cfg.LoginFloor <= 0 {
+		s.cfg.LoginFloor = loginFloor
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
