@@ -174,6 +174,7 @@ func (s *Server) registerDID(ctx context.Context, in createAccountInput, handle 
 		if err != nil || !did.IsWeb() {
 			return "", invalidRequest("only a did:web may be brought to this PDS at sign-up")
 		}
+		s.resolver.Forget(string(did)) // the user may just have fixed the document
 		doc, err := s.resolver.ResolveDID(ctx, string(did))
 		if err != nil {
 			return "", invalidRequest("could not resolve %s: %v", did, err)

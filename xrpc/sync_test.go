@@ -2,6 +2,10 @@ package xrpc
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -114,4 +118,63 @@ func TestIdentity(t *testing.T) {
 	}
 	b := e.createAccount("nick")
 	expectError(t, e.post("com.atproto.identity.updateHandle", b.Access, map[string]any{"handle": "mona2.pds.test"}), 400, "HandleNotAvailable")
+}
+
+func TestWellKnown(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("paul")
+	req, _ := http.NewRequest("GET", e.http.URL+"/.well-known/atproto-did", nil)
+	req.Host = "paul.pds.test"
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != a.DID {
+		t.Fatalf("atproto-did for paul.pds.test: %d %q", res.StatusCode, body)
+	}
+	req.Host = "nobody.pds.test"
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 404 {
+		t.Fatalf("unknown host: %d", res.StatusCode)
+	}
+	res, _ = http.Get(e.http.URL + "/.well-known/did.json")
+	var doc map[string]any
+	json.NewDecoder(res.Body).Decode(&doc)
+	if doc["id"] != "did:web:pds.test" {
+		t.Fatalf("did.json: %v", doc)
+	}
+}
+
+func TestBringYourOwnDIDWeb(t *testing.T) {
+	e := newEnv(t)
+	pointsHere := true
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := strings.ReplaceAll(r.Host, ":", "%3A")
+		ep := "http://pds.test"
+		if !pointsHere {
+			ep = "https://elsewhere.example"
+		}
+		json.NewEncoder(w).Encode(map[string]any{
+			"id":      "did:web:" + host,
+			"service": []map[string]string{{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": ep}},
+		})
+	}))
+	defer web.Close()
+	did := "did:web:" + strings.ReplaceAll(strings.TrimPrefix(web.URL, "http://"), "127.0.0.1:", "localhost%3A")
+	in := map[string]any{"handle": "quinn.pds.test", "email": "q@example.com", "password": "pw", "did": did}
+	pointsHere = false
+	expectError(t, e.post("com.atproto.server.createAccount", "", in), 400, "InvalidRequest")
+	pointsHere = true
+	r := e.post("com.atproto.server.createAccount", "", in)
+	if r.Status != 200 || r.json(t)["did"] != did {
+		t.Fatalf("did:web sign-up: %d %s", r.Status, r.Body)
+	}
+	if len(e.plc.ops) != 0 {
+		t.Fatal("a did:web account wrote to the PLC directory")
+	}
+	creds := e.get("com.atproto.identity.getRecommendedDidCredentials", r.json(t)["accessJwt"].(string), "").json(t)
+	if creds["verificationMethods"].(map[string]any)["atproto"] == nil {
+		t.Fatalf("credentials: %v", creds)
+	}
 }

@@ -61,7 +61,7 @@ func (t TID) ClockID() uint { return uint(t.integer() & 1023) }
 func NewTID(t time.Time, clockID uint) TID { return tidFromMicros(uint64(t.UnixMicro()), clockID) }
 
 func tidFromMicros(us uint64, clockID uint) TID {
-	v := (us&(1<<53-1))<<10 | uint64(clockID&1023)
+	v := (us&(1<<54-1))<<10 | uint64(clockID&1023)
 	var b [13]byte
 	for i := 12; i >= 0; i-- {
 		b[i] = tidAlphabet[v&31]

@@ -65,23 +65,6 @@ func (c *Crawler) Status() []RelayStatus {
 
 // Run requests crawls until ctx ends.
 func (c *Crawler) Run(ctx context.Context) {
-	if c.Idle <= 0 {
-		c.Idle = 30 * time.Minute
-	}
-	if c.MinInterval <= 0 {
-		c.MinInterval = time.Minute
-	}
-	if c.HTTP == nil {
-		c.HTTP = &http.Client{Timeout: 20 * time.Second}
-	}
-	if c.Log == nil {
-		c.Log = slog.New(slog.DiscardHandler)
-	}
-	c.mu.Lock()
-	if c.state == nil {
-		c.state = map[string]*RelayStatus{}
-	}
-	c.mu.Unlock()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
@@ -94,8 +77,27 @@ func (c *Crawler) Run(ctx context.Context) {
 	}
 }
 
+func (c *Crawler) defaults() {
+	if c.Idle <= 0 {
+		c.Idle = 30 * time.Minute
+	}
+	if c.MinInterval <= 0 {
+		c.MinInterval = time.Minute
+	}
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{Timeout: 20 * time.Second}
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.state == nil {
+		c.state = map[string]*RelayStatus{}
+	}
+}
+
 func (c *Crawler) round(ctx context.Context, now time.Time) {
 	c.mu.Lock()
+	c.defaults()
 	active := c.active
 	c.active = false
 	var due []string
