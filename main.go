@@ -14,10 +14,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/hearth-pds/hearth/blob"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
@@ -35,6 +37,7 @@ type config struct {
 	AdminPassword, Relays                                    string
 	InviteRequired, Dev, RateLimits                          bool
 	EventRetention                                           time.Duration
+	BlobLimit                                                int64
 }
 
 func main() {
@@ -81,6 +84,14 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
 	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
+	blobLimit := "100000000"
+	if v := getenv("HEARTH_BLOB_LIMIT"); v != "" {
+		blobLimit = v
+	}
+	fs.Func("blob-limit", "largest blob accepted, in bytes (default 100000000) ($HEARTH_BLOB_LIMIT)", func(v string) error {
+		blobLimit = v
+		return nil
+	})
 	retention := "72h"
 	if v := getenv("HEARTH_EVENT_RETENTION"); v != "" {
 		retention = v
@@ -97,6 +108,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("event retention %q: want a duration of at least 1m, like 72h", retention)
 	}
 	c.EventRetention = d
+	if c.BlobLimit, err = strconv.ParseInt(blobLimit, 10, 64); err != nil || c.BlobLimit < 1 {
+		return c, fmt.Errorf("blob limit %q: want a positive number of bytes", blobLimit)
+	}
 	if c.PublicURL == "" {
 		scheme := "https://"
 		if c.Hostname == "localhost" || strings.HasPrefix(c.Hostname, "localhost:") {
@@ -132,6 +146,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		InviteRequired: cfg.InviteRequired,
 		Dev:            cfg.Dev,
 		NoRateLimits:   !cfg.RateLimits,
+		BlobLimit:      cfg.BlobLimit,
 	}, xrpc.Deps{
 		DB:       db,
 		Log:      log,
@@ -149,6 +164,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		go crawler.Run(bg)
 	}
 	go pruneEvents(bg, db, cfg.EventRetention, log)
+	go sweepBlobs(bg, srv.Blobs(), log)
 
 	started := time.Now()
 	mux := http.NewServeMux()
@@ -236,6 +252,24 @@ func isLocalHost(h string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())
+}
+
+// sweepBlobs expires uploads no record came to use.
+func sweepBlobs(ctx context.Context, b *blob.Store, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := b.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping blobs failed", "err", err)
+		} else if n > 0 {
+			log.Info("expired unused blobs", "count", n)
+		}
+	}
 }
 
 func splitList(s string) []string {

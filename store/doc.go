@@ -17,6 +17,10 @@
 //	invites/<code>            InviteCode (JSON)
 //	events/<seq>              uvarint(len did) ‖ did ‖ unix ns (8) ‖ encoded firehose frame;
 //	                          seq is 8 bytes big-endian so a cursor replay is one Seek
+//	blobs/<cid>               blob Meta (JSON): chunk id, size, type, takedown (package blob)
+//	blobchunks/<id>‖<n>       blob bytes in 256 KiB chunks; id is 8 bytes, n 4 bytes big-endian
+//	blobowners/<did>‖0‖<cid>  Owner (JSON): reference count, temporary or not, first rev
+//	blobpending/<id>          unix seconds: an upload in progress, swept if it never finishes
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that

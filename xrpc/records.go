@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hearth-pds/hearth/blob"
 	"net/http"
 	"strconv"
 	"strings"
@@ -161,8 +162,15 @@ func (s *Server) commitWrite(r *http.Request, acct *store.Account, ops []repo.Op
 				}
 			}
 		}
+		added, removed, err := s.blobChanges(tx, acct.DID, ops)
+		if err != nil {
+			return err
+		}
 		c, err = s.writer.Apply(tx, acct.DID, key, ops, swapCommit)
 		if err != nil {
+			return err
+		}
+		if err := blob.ApplyRefs(tx, acct.DID, added, removed, c.Rev); err != nil {
 			return err
 		}
 		return s.emitCommit(tx, c)

@@ -40,6 +40,14 @@ func (s *Server) routes() {
 	s.handle(sy+"getRepoStatus", query, authNone, s.syncGetRepoStatus)
 	s.handle(sy+"listRepos", query, authNone, s.syncListRepos)
 
+	s.handle(rp+"uploadBlob", procedure, authAccess, s.uploadBlob)
+	s.setLimit(rp+"uploadBlob", s.blobs.Limit+1)
+	s.handle(rp+"listMissingBlobs", query, authAccess, s.listMissingBlobs)
+	s.handle(sy+"getBlob", query, authNone, s.getBlob)
+	s.handle(sy+"listBlobs", query, authNone, s.listBlobs)
+	s.handle("com.atproto.admin.updateSubjectStatus", procedure, authAdmin, s.updateSubjectStatus)
+	s.handle("dev.hearth.admin.purgeBlob", procedure, authAdmin, s.purgeBlob)
+
 	s.handle(id+"resolveHandle", query, authNone, s.resolveHandle)
 	s.handle(id+"updateHandle", procedure, authAccess, s.updateHandle)
 	s.handle(id+"getRecommendedDidCredentials", query, authAccess, s.getRecommendedDidCredentials)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hearth-pds/hearth/blob"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,6 +43,8 @@ type Config struct {
 	AdminPassword  string
 	InviteRequired bool
 	Dev            bool
+	// BlobLimit is the largest blob accepted (default 100 MB).
+	BlobLimit int64
 	// LoginFloor is the constant duration of a login answer (default 350 ms).
 	LoginFloor time.Duration
 	// NoRateLimits turns the rate limits off (load tests, private rigs).
@@ -64,6 +67,7 @@ type Server struct {
 	rotation   keys.PrivateKey
 	serviceDID string
 	methods    map[string]method
+	blobs      *blob.Store
 	events     *stream.Emitter
 	firehose   *stream.Server
 	limits     *limiter
@@ -101,6 +105,10 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		limits:     newLimiter(),
 	}
 	s.limits.off = cfg.NoRateLimits
+	s.blobs = &blob.Store{DB: d.DB, Limit: cfg.BlobLimit, Now: d.Now}
+	if s.blobs.Limit <= 0 {
+		s.blobs.Limit = blob.DefaultLimit
+	}
 	if s.cfg.LoginFloor <= 0 {
 		s.cfg.LoginFloor = loginFloor
 	}
@@ -217,6 +225,9 @@ func (s *Server) Wait() {
 	s.inflight.Wait()
 	s.firehose.Close()
 }
+
+// Blobs is the blob store, for background sweeping.
+func (s *Server) Blobs() *blob.Store { return s.blobs }
 
 // Subscribers is the number of connected firehose consumers.
 func (s *Server) Subscribers() int { return s.firehose.Subscribers() }

@@ -1,0 +1,253 @@
+package xrpc
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hearth-pds/hearth/blob"
+	"github.com/hearth-pds/hearth/repo"
+	"github.com/hearth-pds/hearth/repo/cid"
+	"github.com/hearth-pds/hearth/repo/dagcbor"
+	"github.com/hearth-pds/hearth/store"
+)
+
+func blobError(err error) error {
+	switch {
+	case errors.Is(err, blob.ErrTooLarge):
+		return errorf(http.StatusBadRequest, "BlobTooLarge", "%v", err)
+	case errors.Is(err, blob.ErrTypeMismatch), errors.Is(err, blob.ErrLocation), errors.Is(err, blob.ErrTruncated):
+		return invalidRequest("%v", err)
+	case errors.Is(err, blob.ErrNotFound):
+		return errorf(http.StatusBadRequest, "BlobNotFound", "%v", err)
+	case errors.Is(err, blob.ErrMismatch):
+		return invalidRequest("%v", err)
+	}
+	if xe, ok := asXRPC(err); ok {
+		return xe
+	}
+	return err
+}
+
+func (s *Server) uploadBlob(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	acct, err := s.loadAccount(a.DID)
+	if err != nil {
+		return err
+	}
+	if !acct.Active() {
+		return errorf(http.StatusBadRequest, "AccountDeactivated", "Account is %s", acct.Status)
+	}
+	if cl := r.ContentLength; cl > s.blobs.Limit {
+		return errorf(http.StatusBadRequest, "BlobTooLarge", "blob of %d bytes is over the %d-byte limit", cl, s.blobs.Limit)
+	}
+	allow, _ := strconv.ParseBool(r.Header.Get(blob.AllowLocationHeader))
+	m, err := s.blobs.Upload(r.Context(), a.DID, r.Body, blob.UploadOptions{
+		MimeType:      r.Header.Get("Content-Type"),
+		AllowLocation: allow,
+	})
+	if err != nil {
+		return blobError(err)
+	}
+	return ok(w, map[string]any{"blob": map[string]any{
+		"$type": "blob", "ref": map[string]string{"$link": m.CID.String()}, "mimeType": m.MimeType, "size": m.Size,
+	}})
+}
+
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+	q := r.URL.Query()
+	did := q.Get("did")
+	c, err := cid.Parse(q.Get("cid"))
+	if err != nil {
+		return invalidRequest("cid must be a CID")
+	}
+	if _, err := s.syncTarget(r); err != nil {
+		return err
+	}
+	m, err := s.blobs.Get(did, c)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "BlobNotFound", "Blob not found")
+	}
+	if m.TakenDown {
+		return errorf(http.StatusBadRequest, "BlobNotFound", "Blob not found")
+	}
+	h := w.Header()
+	h.Set("Content-Type", m.MimeType)
+	h.Set("ETag", `"`+c.String()+`"`)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", "attachment; filename="+c.String())
+	// ServeContent handles Range, If-Range and If-None-Match against the ETag.
+	http.ServeContent(w, r, "", m.CreatedAt, s.blobs.Open(m))
+	return nil
+}
+
+func (s *Server) listBlobs(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+	did, err := s.syncTarget(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit, err := parseLimit(q.Get("limit"), 500, 1000)
+	if err != nil {
+		return err
+	}
+	items, err := s.blobs.List(did, q.Get("since"), q.Get("cursor"), limit)
+	if err != nil {
+		return invalidRequest("bad cursor")
+	}
+	cids := []string{}
+	for _, it := range items {
+		cids = append(cids, it.CID.String())
+	}
+	out := map[string]any{"cids": cids}
+	if len(cids) == limit {
+		out["cursor"] = cids[len(cids)-1]
+	}
+	return ok(w, out)
+}
+
+// listMissingBlobs names blobs the account's records reference that are not
+// stored (after an import).
+func (s *Server) listMissingBlobs(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	q := r.URL.Query()
+	limit, err := parseLimit(q.Get("limit"), 500, 1000)
+	if err != nil {
+		return err
+	}
+	cursor := q.Get("cursor")
+	type missing struct {
+		CID       string `json:"cid"`
+		RecordURI string `json:"recordUri"`
+	}
+	out := []missing{}
+	var last string
+	err = s.db.View(func(tx *store.Tx) error {
+		r, err := tx.Repo(a.DID)
+		if err != nil {
+			return err
+		}
+		return r.AllRecords(func(path string, raw []byte) error {
+			if path <= cursor || len(out) >= limit {
+				return nil
+			}
+			v, err := dagcbor.Decode(r.Block(raw))
+			if err != nil {
+				return nil
+			}
+			for _, b := range dagcbor.FindBlobs(v) {
+				if !s.blobs.Has(tx, a.DID, b.Ref) {
+					out = append(out, missing{CID: b.Ref.String(), RecordURI: "at://" + a.DID + "/" + path})
+					last = path
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	res := map[string]any{"blobs": out}
+	if len(out) >= limit {
+		res["cursor"] = last
+	}
+	return ok(w, res)
+}
+
+// recordBlobs lists the blob references in a DAG-CBOR record.
+func recordBlobs(b []byte) ([]blob.Ref, error) {
+	v, err := dagcbor.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	var out []blob.Ref
+	for _, x := range dagcbor.FindBlobs(v) {
+		out = append(out, blob.Ref{CID: x.Ref, MimeType: x.MimeType, Size: x.Size})
+	}
+	return out, nil
+}
+
+// blobChanges works out, inside the write's transaction, which blob
+// references the ops add and remove, and checks the added ones.
+func (s *Server) blobChanges(tx *store.Tx, did string, ops []repo.Op) (added, removed []cid.CID, err error) {
+	for _, op := range ops {
+		if op.Action != repo.Create {
+			if old, err := repo.GetRecord(tx, did, op.Collection, op.RKey); err == nil {
+				refs, _ := recordBlobs(old.Value)
+				for _, r := range refs {
+					removed = append(removed, r.CID)
+				}
+			}
+		}
+		if op.Action == repo.Delete {
+			continue
+		}
+		refs, err := recordBlobs(op.Record)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := blob.CheckRefs(tx, did, refs); err != nil {
+			return nil, nil, blobError(err)
+		}
+		for _, r := range refs {
+			added = append(added, r.CID)
+		}
+	}
+	return added, removed, nil
+}
+
+// updateSubjectStatus is the admin takedown of a blob (repo and record
+// subjects are not handled yet).
+func (s *Server) updateSubjectStatus(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+	var in struct {
+		Subject struct {
+			Type string `json:"$type"`
+			DID  string `json:"did"`
+			CID  string `json:"cid"`
+		} `json:"subject"`
+		Takedown *struct {
+			Applied bool   `json:"applied"`
+			Ref     string `json:"ref"`
+		} `json:"takedown"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Subject.Type != "com.atproto.admin.defs#repoBlobRef" {
+		return invalidRequest("only blob subjects (com.atproto.admin.defs#repoBlobRef) are supported")
+	}
+	c, err := cid.Parse(in.Subject.CID)
+	if err != nil {
+		return invalidRequest("subject.cid must be a CID")
+	}
+	if in.Takedown == nil {
+		return invalidRequest("takedown is required")
+	}
+	if err := s.blobs.SetTakedown(r.Context(), in.Subject.DID, c, in.Takedown.Applied); err != nil {
+		return blobError(err)
+	}
+	return ok(w, map[string]any{"subject": map[string]any{"$type": in.Subject.Type, "did": in.Subject.DID, "cid": c.String()},
+		"takedown": map[string]any{"applied": in.Takedown.Applied, "ref": in.Takedown.Ref}})
+}
+
+// purgeBlob deletes a blob's bytes outright (admin), e.g. after a takedown.
+func (s *Server) purgeBlob(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+	var in struct {
+		CID string `json:"cid"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c, err := cid.Parse(strings.TrimSpace(in.CID))
+	if err != nil {
+		return invalidRequest("cid must be a CID")
+	}
+	if err := s.blobs.Purge(r.Context(), c); err != nil {
+		return blobError(err)
+	}
+	return ok(w, map[string]any{})
+}
+
+var _ = fmt.Sprintf
