@@ -152,6 +152,20 @@ async function main() {
     assert.ok(dr.data.collections.includes('app.bsky.feed.post'))
     step('profile, post, reply, like, repost, follow, list, delete')
 
+    // An image post: uploadBlob, app.bsky.embed.images, and the bytes back.
+    const jpeg = tinyJPEG()
+    const up = await agent.uploadBlob(jpeg, { encoding: 'image/jpeg' })
+    assert.equal(up.data.blob.mimeType, 'image/jpeg')
+    const imgPost = await agent.post({
+      text: 'a picture', createdAt: new Date().toISOString(),
+      embed: { $type: 'app.bsky.embed.images', images: [{ alt: 'grey', image: up.data.blob }] },
+    })
+    const got = await agent.com.atproto.sync.getBlob({ did, cid: up.data.blob.ref.toString() })
+    assert.deepEqual(Buffer.from(got.data), Buffer.from(jpeg))
+    const rec = await agent.com.atproto.repo.getRecord({ repo: did, collection: 'app.bsky.feed.post', rkey: imgPost.uri.split('/').pop() })
+    assert.equal(rec.data.value.embed.images[0].image.ref.toString(), up.data.blob.ref.toString())
+    step('image post: uploadBlob, embed, getBlob byte-identical')
+
     // Invalid records are refused.
     await assert.rejects(agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: { text: 'no date' } }), /createdAt|Invalid/)
     step('invalid record refused')
@@ -235,6 +249,19 @@ async function main() {
   }
   assert.equal(summary.exit.code, 0, 'Hearth exits cleanly on SIGTERM')
   console.log(JSON.stringify(summary))
+}
+
+// tinyJPEG is a small valid-enough JPEG: SOI, an EXIF block without GPS,
+// a scan, EOI.
+function tinyJPEG() {
+  const tiff = Buffer.from('49492a00080000000100' + '0f010200040000004865780000000000', 'hex')
+  const exif = Buffer.concat([Buffer.from('Exif\0\0', 'binary'), tiff])
+  const len = Buffer.alloc(2)
+  len.writeUInt16BE(exif.length + 2)
+  return new Uint8Array(Buffer.concat([
+    Buffer.from([0xff, 0xd8, 0xff, 0xe1]), len, exif,
+    Buffer.from([0xff, 0xda, 0x00, 0x02]), Buffer.alloc(3000, 0x80), Buffer.from([0xff, 0xd9]),
+  ]))
 }
 
 async function readCommit(storage, cid) {

@@ -111,8 +111,62 @@ func main() {
 		return getJSON(base, "com.atproto.repo.listRecords?limit=100&repo="+acct.DID+"&collection=app.bsky.feed.post")
 	})
 	fmt.Printf("loaded RSS: %.1f MiB\n", rssMiB(cmd.Process.Pid))
+
+	// Blobs: a 50 MiB upload streamed from a generator, RSS sampled meanwhile.
+	const size = 50 << 20
+	stop := make(chan struct{})
+	peak := 0.0
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				peak = max(peak, rssMiB(cmd.Process.Pid))
+			}
+		}
+	}()
+	start := time.Now()
+	req, _ := http.NewRequest("POST", base+"/xrpc/com.atproto.repo.uploadBlob", io.LimitReader(zeroish{}, size))
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Authorization", "Bearer "+acct.AccessJwt)
+	res, err := client.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var up struct {
+		Blob struct {
+			Ref struct {
+				Link string `json:"$link"`
+			} `json:"ref"`
+		} `json:"blob"`
+	}
+	json.NewDecoder(res.Body).Decode(&up)
+	res.Body.Close()
+	el := time.Since(start)
+	close(stop)
+	fmt.Printf("uploadBlob 50 MiB            %7.1f MB/s   peak RSS %.1f MiB\n", size/el.Seconds()/1e6, peak)
+	start = time.Now()
+	res, err = client.Get(base + "/xrpc/com.atproto.sync.getBlob?did=" + acct.DID + "&cid=" + up.Blob.Ref.Link)
+	if err != nil {
+		log.Fatal(err)
+	}
+	got, _ := io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	fmt.Printf("getBlob 50 MiB               %7.1f MB/s   (%d bytes)\n", float64(got)/time.Since(start).Seconds()/1e6, got)
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
+}
+
+// zeroish yields varied bytes cheaply, so the blob is not trivially small.
+type zeroish struct{}
+
+func (zeroish) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(i * 31)
+	}
+	return len(p), nil
 }
 
 func must(a struct{ DID, AccessJwt string }) string {
