@@ -140,7 +140,7 @@ func webpExif(r io.ReaderAt, size int64) ([]byte, error) {
 // bmffExif finds the Exif item of a HEIF file through meta/iinf and iloc.
 func bmffExif(r io.ReaderAt, size int64) ([]byte, error) {
 	meta, err := findBox(r, 0, size, "meta")
-	if err != nil || meta == nil {
+	if err != nil || len(meta) < 4 {
 		return nil, err
 	}
 	body := meta[4:] // full box: version and flags
