@@ -35,6 +35,7 @@ var version = "dev"
 type config struct {
 	Data, Listen, Hostname, PublicURL, HandleDomains, PLCURL string
 	AdminPassword, Relays                                    string
+	AppView, Chat, ReportService                             string
 	InviteRequired, Dev, RateLimits                          bool
 	EventRetention                                           time.Duration
 	BlobLimit                                                int64
@@ -80,6 +81,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.HandleDomains, "handle-domains", "HEARTH_HANDLE_DOMAINS", "", "comma list of handle suffixes offered (default .+hostname)")
 	str(&c.PLCURL, "plc-url", "HEARTH_PLC_URL", "https://plc.directory", "PLC directory")
 	str(&c.AdminPassword, "admin-password", "HEARTH_ADMIN_PASSWORD", "", "admin Basic-auth password (admin routes off when empty)")
+	str(&c.AppView, "appview", "HEARTH_APPVIEW", "did:web:api.bsky.app#bsky_appview", "AppView for app.bsky.* methods (did#service)")
+	str(&c.Chat, "chat", "HEARTH_CHAT", "did:web:api.bsky.chat#bsky_chat", "chat service for chat.bsky.* methods (did#service)")
+	str(&c.ReportService, "report-service", "HEARTH_REPORT_SERVICE", "did:plc:ar7c4by46qjdydhdevvrndac#atproto_labeler", "moderation service for createReport (did#service)")
 	boolean(&c.InviteRequired, "invite-required", "HEARTH_INVITE_REQUIRED", true, "invite codes needed to sign up")
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
@@ -147,6 +151,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Dev:            cfg.Dev,
 		NoRateLimits:   !cfg.RateLimits,
 		BlobLimit:      cfg.BlobLimit,
+		AppView:        cfg.AppView,
+		Chat:           cfg.Chat,
+		ReportService:  cfg.ReportService,
 	}, xrpc.Deps{
 		DB:       db,
 		Log:      log,

@@ -18,7 +18,16 @@ var (
 	bucketRefresh  = []byte("refresh")  // token id → RefreshToken (JSON)
 	bucketAppPass  = []byte("apppass")  // did ‖ 0x00 ‖ name → AppPassword (JSON)
 	bucketInvites  = []byte("invites")  // code → InviteCode (JSON)
+	bucketPrefs    = []byte("prefs")    // did → preferences (JSON array)
 )
+
+// Preferences returns the stored app preferences of did (a JSON array), or nil.
+func (tx *Tx) Preferences(did string) []byte { return tx.bucket(bucketPrefs).Get([]byte(did)) }
+
+// PutPreferences replaces the app preferences of did.
+func (tx *Tx) PutPreferences(did string, prefs []byte) error {
+	return tx.bucket(bucketPrefs).Put([]byte(did), prefs)
+}
 
 // Account is one hosted account. Secrets in it (the password hash, the
 // signing key) never leave the process.
@@ -161,6 +170,9 @@ func (tx *Tx) DeleteAccount(did string) error {
 		if err := tx.bucket(bucketRefresh).Delete(id); err != nil {
 			return err
 		}
+	}
+	if err := tx.bucket(bucketPrefs).Delete([]byte(did)); err != nil {
+		return err
 	}
 	return tx.bucket(bucketAccounts).Delete([]byte(did))
 }

@@ -15,6 +15,7 @@
 //	refresh/<id>              RefreshToken (JSON): server-side refresh sessions
 //	apppass/<did>‖0x00‖<name> AppPassword (JSON)
 //	invites/<code>            InviteCode (JSON)
+//	prefs/<did>               app.bsky preferences (JSON array), kept on the PDS
 //	events/<seq>              uvarint(len did) ‖ did ‖ unix ns (8) ‖ encoded firehose frame;
 //	                          seq is 8 bytes big-endian so a cursor replay is one Seek
 //	blobs/<cid>               blob Meta (JSON): chunk id, size, type, takedown (package blob)

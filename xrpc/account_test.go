@@ -16,7 +16,11 @@ func TestDescribeServerAndHealth(t *testing.T) {
 	if r := e.get("_health", "", ""); r.Status != 200 || !strings.Contains(string(r.Body), `"version":"test"`) {
 		t.Fatalf("health: %d %s", r.Status, r.Body)
 	}
-	expectError(t, e.get("com.example.nothing", "", ""), http.StatusNotImplemented, "MethodNotImplemented")
+	// Methods Hearth does not serve are proxied for signed-in callers only.
+	expectError(t, e.get("com.example.nothing", "", ""), http.StatusUnauthorized, "AuthRequired")
+	a := e.createAccount("uma")
+	expectError(t, e.get("com.example.nothing", a.Access, ""), http.StatusNotImplemented, "MethodNotImplemented")
+	expectError(t, e.get("not-an-nsid", a.Access, ""), http.StatusNotImplemented, "MethodNotImplemented")
 	expectError(t, e.post("com.atproto.server.describeServer", "", "{}"), http.StatusMethodNotAllowed, "InvalidRequest")
 }
 

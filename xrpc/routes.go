@@ -48,6 +48,10 @@ func (s *Server) routes() {
 	s.handle("com.atproto.admin.updateSubjectStatus", procedure, authAdmin, s.updateSubjectStatus)
 	s.handle("dev.hearth.admin.purgeBlob", procedure, authAdmin, s.purgeBlob)
 
+	s.handle(srv+"getServiceAuth", query, authAccess, s.getServiceAuth)
+	s.handle("app.bsky.actor.getPreferences", query, authAccess, s.getPreferences)
+	s.handle("app.bsky.actor.putPreferences", procedure, authAccess, s.putPreferences)
+
 	s.handle(id+"resolveHandle", query, authNone, s.resolveHandle)
 	s.handle(id+"updateHandle", procedure, authAccess, s.updateHandle)
 	s.handle(id+"getRecommendedDidCredentials", query, authAccess, s.getRecommendedDidCredentials)

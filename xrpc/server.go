@@ -43,6 +43,9 @@ type Config struct {
 	AdminPassword  string
 	InviteRequired bool
 	Dev            bool
+	// AppView, Chat and ReportService are "did#service_id" references of
+	// the services methods go to when no atproto-proxy header names one.
+	AppView, Chat, ReportService string
 	// BlobLimit is the largest blob accepted (default 100 MB).
 	BlobLimit int64
 	// LoginFloor is the constant duration of a login answer (default 350 ms).
@@ -68,6 +71,7 @@ type Server struct {
 	serviceDID string
 	methods    map[string]method
 	blobs      *blob.Store
+	proxyHTTP  *http.Client
 	events     *stream.Emitter
 	firehose   *stream.Server
 	limits     *limiter
@@ -105,6 +109,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		limits:     newLimiter(),
 	}
 	s.limits.off = cfg.NoRateLimits
+	s.proxyHTTP = s.proxyClient()
 	s.blobs = &blob.Store{DB: d.DB, Limit: cfg.BlobLimit, Now: d.Now}
 	if s.blobs.Limit <= 0 {
 		s.blobs.Limit = blob.DefaultLimit
@@ -296,7 +301,11 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
 	}
 	m, ok := s.methods[nsid]
 	if !ok {
-		writeError(w, errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s", nsid))
+		if e := s.limits.global(clientIP(r), s.now()); e != nil {
+			writeError(w, e)
+			return
+		}
+		s.proxy(w, r, nsid)
 		return
 	}
 	switch {

@@ -1,0 +1,227 @@
+package xrpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hearth-pds/hearth/identity"
+	"github.com/hearth-pds/hearth/repo/syntax"
+)
+
+// Headers a client may send on to a service, and a service back.
+var (
+	forwardRequestHeaders = []string{
+		"Accept", "Accept-Language", "Accept-Encoding", "Atproto-Accept-Labelers", "Content-Type",
+		"Content-Encoding", "Content-Length", "If-None-Match", "If-Modified-Since", "X-Bsky-Topics",
+	}
+	forwardResponseHeaders = []string{
+		"Content-Type", "Content-Length", "Content-Encoding", "Content-Language", "Atproto-Content-Labelers",
+		"Atproto-Repo-Rev", "Cache-Control", "ETag", "Last-Modified", "Vary", "Retry-After",
+		"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
+	}
+)
+
+// proxyClient dials only public addresses (any address in dev mode), so a
+// DID document cannot aim Hearth at the owner's home network.
+func (s *Server) proxyClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+		if s.cfg.Dev {
+			return nil
+		}
+		host, _, _ := net.SplitHostPort(address)
+		ip := net.ParseIP(host)
+		if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() {
+			return fmt.Errorf("refusing to proxy to the non-public address %s", host)
+		}
+		return nil
+	}}
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:           dialer.DialContext,
+			ResponseHeaderTimeout: 30 * time.Second,
+			MaxIdleConnsPerHost:   16,
+			IdleConnTimeout:       90 * time.Second,
+		},
+		// The service's redirects are the client's business, not ours.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// resolveService turns "did#service_id" into the audience DID and the
+// service's endpoint URL.
+func (s *Server) resolveService(ctx context.Context, ref string) (aud, endpoint string, err error) {
+	did, id, ok := strings.Cut(ref, "#")
+	if !ok || id == "" {
+		return "", "", invalidRequest("atproto-proxy must be did#service_id, got %q", ref)
+	}
+	if _, err := identity.ParseDID(did); err != nil {
+		return "", "", invalidRequest("atproto-proxy: %q is not a DID", did)
+	}
+	doc, err := s.resolver.ResolveDID(ctx, did)
+	if err != nil {
+		return "", "", errorf(http.StatusBadRequest, "InvalidRequest", "could not resolve the proxy DID %s: %v", did, err)
+	}
+	ep, ok := doc.ServiceEndpoint(id)
+	if !ok {
+		return "", "", errorf(http.StatusBadRequest, "InvalidRequest", "%s has no service #%s", did, id)
+	}
+	u, err := url.Parse(ep)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(s.cfg.Dev && u.Scheme == "http")) {
+		return "", "", errorf(http.StatusBadRequest, "InvalidRequest", "service #%s of %s has an unusable endpoint %q (https required)", id, did, ep)
+	}
+	return did, strings.TrimSuffix(ep, "/"), nil
+}
+
+// defaultService picks where a method goes without an atproto-proxy header.
+func (s *Server) defaultService(nsid string) string {
+	switch {
+	case strings.HasPrefix(nsid, "chat.bsky."):
+		return s.cfg.Chat
+	case nsid == "com.atproto.moderation.createReport":
+		return s.cfg.ReportService
+	}
+	return s.cfg.AppView
+}
+
+// proxy forwards a method Hearth does not serve to the service named by the
+// atproto-proxy header or the default for its namespace, with a service-auth
+// token for the caller.
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
+	fail := func(err error) {
+		xe, known := asXRPC(err)
+		if !known {
+			s.log.Error("proxy failed", "nsid", nsid, "err", err)
+		}
+		writeError(w, xe)
+	}
+	if _, err := syntax.ParseNSID(nsid); err != nil {
+		writeError(w, errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s", nsid))
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		fail(errorf(http.StatusMethodNotAllowed, "InvalidRequest", "only GET, HEAD and POST are proxied"))
+		return
+	}
+	a, err := s.authenticate(r, authAccess)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if err := checkScopeFor(a, nsid); err != nil {
+		fail(err)
+		return
+	}
+	acct, err := s.loadAccount(a.DID)
+	if err != nil {
+		fail(err)
+		return
+	}
+	ref := r.Header.Get("Atproto-Proxy")
+	if ref == "" {
+		ref = s.defaultService(nsid)
+	}
+	if ref == "" {
+		fail(errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s (no service configured for it)", nsid))
+		return
+	}
+	aud, endpoint, err := s.resolveService(r.Context(), ref)
+	if err != nil {
+		fail(err)
+		return
+	}
+	tokAud, lxm := aud, nsid
+	if nsid == "app.bsky.feed.getFeed" && r.Header.Get("Atproto-Proxy") == "" {
+		// The AppView passes this token on to the feed generator.
+		gen, err := s.feedGenerator(r.Context(), acct.DID, endpoint, aud, r.URL.Query().Get("feed"))
+		if err != nil {
+			fail(err)
+			return
+		}
+		tokAud, lxm = gen, "app.bsky.feed.getFeedSkeleton"
+	}
+	tok, err := s.serviceToken(acct, tokAud, lxm, s.now().Add(time.Minute))
+	if err != nil {
+		fail(err)
+		return
+	}
+	var body io.Reader
+	if r.Method == http.MethodPost {
+		body = http.MaxBytesReader(w, r.Body, s.blobs.Limit)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
+	defer cancel()
+	out, err := http.NewRequestWithContext(ctx, r.Method, endpoint+"/xrpc/"+nsid+"?"+r.URL.RawQuery, body)
+	if err != nil {
+		fail(err)
+		return
+	}
+	for _, h := range forwardRequestHeaders {
+		if v := r.Header.Values(h); len(v) > 0 {
+			out.Header[http.CanonicalHeaderKey(h)] = v
+		}
+	}
+	out.ContentLength = r.ContentLength
+	out.Header.Set("Authorization", "Bearer "+tok)
+	res, err := s.proxyHTTP.Do(out)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			fail(errorf(http.StatusGatewayTimeout, "UpstreamTimeout", "the service at %s did not answer in time", endpoint))
+			return
+		}
+		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "could not reach the service at %s: %v", endpoint, err))
+		return
+	}
+	defer res.Body.Close()
+	for _, h := range forwardResponseHeaders {
+		if v := res.Header.Values(h); len(v) > 0 {
+			w.Header()[http.CanonicalHeaderKey(h)] = v
+		}
+	}
+	w.WriteHeader(res.StatusCode)
+	io.Copy(w, res.Body)
+}
+
+// feedGenerator finds the DID of the generator behind a feed URI by asking
+// the AppView.
+func (s *Server) feedGenerator(ctx context.Context, did, appview, appviewDID, feed string) (string, error) {
+	if _, err := syntax.ParseATURI(feed); err != nil {
+		return "", invalidRequest("feed must be an at-uri")
+	}
+	acct, err := s.loadAccount(did)
+	if err != nil {
+		return "", err
+	}
+	tok, err := s.serviceToken(acct, appviewDID, "app.bsky.feed.getFeedGenerator", s.now().Add(time.Minute))
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, appview+"/xrpc/app.bsky.feed.getFeedGenerator?feed="+url.QueryEscape(feed), nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := s.proxyHTTP.Do(req)
+	if err != nil {
+		return "", errorf(http.StatusBadGateway, "UpstreamFailure", "could not look up the feed generator: %v", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		View struct {
+			DID string `json:"did"`
+		} `json:"view"`
+	}
+	if res.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&out) != nil || out.View.DID == "" {
+		return "", errorf(http.StatusBadRequest, "UnknownFeed", "could not resolve the feed generator of %s", feed)
+	}
+	return out.View.DID, nil
+}

@@ -1,0 +1,253 @@
+package xrpc
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hearth-pds/hearth/xrpc/auth"
+)
+
+// service is a stand-in AppView (or chat, or labeler): a did:web on
+// loopback whose document names itself, recording what it receives.
+type service struct {
+	t    *testing.T
+	srv  *httptest.Server
+	did  string
+	mu   sync.Mutex
+	last *http.Request
+	body []byte
+}
+
+func newService(t *testing.T, id string) *service {
+	s := &service{t: t}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/did.json" {
+			json.NewEncoder(w).Encode(map[string]any{"id": s.did, "service": []map[string]string{
+				{"id": "#" + id, "type": "Service", "serviceEndpoint": s.srv.URL}}})
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.last, s.body = r, body
+		s.mu.Unlock()
+		switch r.URL.Path {
+		case "/xrpc/app.bsky.feed.getFeedGenerator":
+			json.NewEncoder(w).Encode(map[string]any{"view": map[string]any{"did": "did:web:feedgen.example"}})
+		case "/xrpc/app.bsky.feed.searchPosts":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(400)
+			w.Write([]byte(`{"error":"BadQueryString","message":"bad q"}`))
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Atproto-Content-Labelers", "did:plc:labeler")
+			w.Header().Set("Set-Cookie", "session=leak")
+			w.Write([]byte(`{"feed":[]}`))
+		}
+	}))
+	t.Cleanup(s.srv.Close)
+	s.did = "did:web:" + strings.Replace(strings.TrimPrefix(s.srv.URL, "http://"), "127.0.0.1:", "localhost%3A", 1)
+	return s
+}
+
+func (s *service) request() (*http.Request, []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last, s.body
+}
+
+// claims checks the service token of the last request and returns it.
+func (s *service) claims(e *testEnv, did string) auth.Claims {
+	s.t.Helper()
+	r, _ := s.request()
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		s.t.Fatal("no bearer token forwarded")
+	}
+	p, err := auth.Parse(tok)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if p.Header.Alg != "ES256K" {
+		s.t.Fatalf("alg %s", p.Header.Alg)
+	}
+	if err := e.signingKey(did).Verify(p.SignedPart(), p.Signature()); err != nil {
+		s.t.Fatalf("service token signature: %v", err)
+	}
+	if p.Claims.Iss != did || p.Claims.Jti == "" || time.Until(time.Unix(p.Claims.Exp, 0)) > 70*time.Second {
+		s.t.Fatalf("claims %+v", p.Claims)
+	}
+	return p.Claims
+}
+
+func TestProxyDefaultsAndHeaders(t *testing.T) {
+	appview := newService(t, "bsky_appview")
+	chat := newService(t, "bsky_chat")
+	e := newEnv(t, func(c *Config) {
+		c.AppView = appview.did + "#bsky_appview"
+		c.Chat = chat.did + "#bsky_chat"
+	})
+	a := e.createAccount("vera")
+	req, _ := http.NewRequest("GET", e.http.URL+"/xrpc/app.bsky.feed.getTimeline?limit=5", nil)
+	req.Header.Set("Authorization", "Bearer "+a.Access)
+	req.Header.Set("Accept-Language", "de")
+	req.Header.Set("Atproto-Accept-Labelers", "did:plc:mod")
+	req.Header.Set("Cookie", "secret=1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != `{"feed":[]}` {
+		t.Fatalf("getTimeline: %d %s", res.StatusCode, body)
+	}
+	if res.Header.Get("Atproto-Content-Labelers") != "did:plc:labeler" || res.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("response headers: %v", res.Header)
+	}
+	up, _ := appview.request()
+	if up.URL.RawQuery != "limit=5" || up.Header.Get("Accept-Language") != "de" || up.Header.Get("Atproto-Accept-Labelers") != "did:plc:mod" || up.Header.Get("Cookie") != "" {
+		t.Fatalf("forwarded request: %s %v", up.URL, up.Header)
+	}
+	if c := appview.claims(e, a.DID); c.Aud != appview.did || c.Lxm != "app.bsky.feed.getTimeline" {
+		t.Fatalf("token %+v", c)
+	}
+	// Upstream XRPC errors pass through.
+	expectError(t, e.get("app.bsky.feed.searchPosts", a.Access, "q="), 400, "BadQueryString")
+	// POST bodies are streamed through.
+	if r := e.post("app.bsky.graph.muteActor", a.Access, map[string]any{"actor": "did:plc:x"}); r.Status != 200 {
+		t.Fatalf("POST: %d %s", r.Status, r.Body)
+	}
+	if _, b := appview.request(); !strings.Contains(string(b), "did:plc:x") {
+		t.Fatalf("POST body %q", b)
+	}
+	// chat.bsky goes to the chat service, and only with a full or privileged session.
+	if r := e.get("chat.bsky.convo.listConvos", a.Access, ""); r.Status != 200 {
+		t.Fatalf("chat: %d %s", r.Status, r.Body)
+	}
+	if c := chat.claims(e, a.DID); c.Aud != chat.did || c.Lxm != "chat.bsky.convo.listConvos" {
+		t.Fatalf("chat token %+v", c)
+	}
+	ap := e.post("com.atproto.server.createAppPassword", a.Access, map[string]any{"name": "app"}).json(t)["password"].(string)
+	apTok := e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": ap}).json(t)["accessJwt"].(string)
+	expectError(t, e.get("chat.bsky.convo.listConvos", apTok, ""), 400, "InvalidToken")
+	// getFeed: the token's audience is the feed generator.
+	if r := e.get("app.bsky.feed.getFeed", a.Access, "feed=at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/app.bsky.feed.generator/cats"); r.Status != 200 {
+		t.Fatalf("getFeed: %d %s", r.Status, r.Body)
+	}
+	if c := appview.claims(e, a.DID); c.Aud != "did:web:feedgen.example" || c.Lxm != "app.bsky.feed.getFeedSkeleton" {
+		t.Fatalf("getFeed token %+v", c)
+	}
+}
+
+func TestProxyHeaderAndFailures(t *testing.T) {
+	labeler := newService(t, "atproto_labeler")
+	e := newEnv(t)
+	a := e.createAccount("wade")
+	call := func(proxy string) resp {
+		req, _ := http.NewRequest("GET", e.http.URL+"/xrpc/com.atproto.label.queryLabels?uriPatterns=*", nil)
+		req.Header.Set("Authorization", "Bearer "+a.Access)
+		req.Header.Set("Atproto-Proxy", proxy)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return resp{Status: res.StatusCode, Body: b, Header: res.Header}
+	}
+	if r := call(labeler.did + "#atproto_labeler"); r.Status != 200 {
+		t.Fatalf("atproto-proxy: %d %s", r.Status, r.Body)
+	}
+	if c := labeler.claims(e, a.DID); c.Aud != labeler.did || c.Lxm != "com.atproto.label.queryLabels" {
+		t.Fatalf("token %+v", c)
+	}
+	expectError(t, call(labeler.did+"#nope"), 400, "InvalidRequest")
+	expectError(t, call("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa#x"), 400, "InvalidRequest")
+	expectError(t, call("not-a-did"), 400, "InvalidRequest")
+	gone := newService(t, "svc")
+	gone.srv.Close()
+	// Its document is gone with it: resolution fails.
+	expectError(t, call(gone.did+"#svc"), 400, "InvalidRequest")
+}
+
+func TestProxyRefusesPrivateAddressesOutsideDev(t *testing.T) {
+	svc := newService(t, "svc")
+	e := newEnv(t)
+	a := e.createAccount("xena") // .test handles need dev mode; then leave it
+	e.srv.cfg.Dev = false
+	req, _ := http.NewRequest("GET", e.http.URL+"/xrpc/app.bsky.feed.getTimeline", nil)
+	req.Header.Set("Authorization", "Bearer "+a.Access)
+	req.Header.Set("Atproto-Proxy", svc.did+"#svc")
+	res, _ := http.DefaultClient.Do(req)
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(b), "https required") {
+		t.Fatalf("http endpoint outside dev: %d %s", res.StatusCode, b)
+	}
+	tls := httptest.NewTLSServer(http.NotFoundHandler())
+	defer tls.Close()
+	e.srv.proxyHTTP.Transport.(*http.Transport).TLSClientConfig = tls.Client().Transport.(*http.Transport).TLSClientConfig
+	out, _ := http.NewRequest("GET", tls.URL, nil)
+	if _, err := e.srv.proxyHTTP.Do(out); err == nil || !strings.Contains(err.Error(), "non-public") {
+		t.Fatalf("dial to loopback outside dev: %v", err)
+	}
+}
+
+func TestPreferences(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("yuri")
+	prefs := []any{
+		map[string]any{"$type": "app.bsky.actor.defs#adultContentPref", "enabled": false},
+		map[string]any{"$type": "app.bsky.actor.defs#personalDetailsPref", "birthDate": "1990-01-01T00:00:00Z"},
+	}
+	if r := e.post("app.bsky.actor.putPreferences", a.Access, map[string]any{"preferences": prefs}); r.Status != 200 {
+		t.Fatalf("put: %d %s", r.Status, r.Body)
+	}
+	got := e.get("app.bsky.actor.getPreferences", a.Access, "").json(t)["preferences"].([]any)
+	if len(got) != 2 {
+		t.Fatalf("get: %v", got)
+	}
+	ap := e.post("com.atproto.server.createAppPassword", a.Access, map[string]any{"name": "app"}).json(t)["password"].(string)
+	apTok := e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": ap}).json(t)["accessJwt"].(string)
+	if got := e.get("app.bsky.actor.getPreferences", apTok, "").json(t)["preferences"].([]any); len(got) != 1 {
+		t.Fatalf("app password sees %v", got)
+	}
+	expectError(t, e.post("app.bsky.actor.putPreferences", apTok, map[string]any{"preferences": prefs}), 400, "InvalidToken")
+	e.post("app.bsky.actor.putPreferences", apTok, map[string]any{"preferences": prefs[:1]})
+	if got := e.get("app.bsky.actor.getPreferences", a.Access, "").json(t)["preferences"].([]any); len(got) != 2 {
+		t.Fatalf("an app-password put dropped the birth date: %v", got)
+	}
+	expectError(t, e.post("app.bsky.actor.putPreferences", a.Access, map[string]any{"preferences": []any{map[string]any{"$type": "com.example.x"}}}), 400, "InvalidRequest")
+}
+
+func TestGetServiceAuth(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("zoe")
+	r := e.get("com.atproto.server.getServiceAuth", a.Access, "aud=did:web:api.example.com&lxm=app.bsky.feed.getTimeline")
+	tok := r.json(t)["token"].(string)
+	p, err := auth.Parse(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.signingKey(a.DID).Verify(p.SignedPart(), p.Signature()); err != nil {
+		t.Fatal(err)
+	}
+	if p.Claims.Aud != "did:web:api.example.com" || p.Claims.Lxm != "app.bsky.feed.getTimeline" || p.Claims.Iss != a.DID {
+		t.Fatalf("claims %+v", p.Claims)
+	}
+	far := time.Now().Add(2 * time.Hour).Unix()
+	expectError(t, e.get("com.atproto.server.getServiceAuth", a.Access, "aud=did:web:x.example&lxm=a.b.c&exp="+itoa(far)), 400, "BadExpiration")
+	expectError(t, e.get("com.atproto.server.getServiceAuth", a.Access, "aud=nope"), 400, "InvalidRequest")
+	ap := e.post("com.atproto.server.createAppPassword", a.Access, map[string]any{"name": "app"}).json(t)["password"].(string)
+	apTok := e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": ap}).json(t)["accessJwt"].(string)
+	expectError(t, e.get("com.atproto.server.getServiceAuth", apTok, "aud=did:web:x.example&lxm=com.atproto.server.createAccount"), 400, "InvalidToken")
+	expectError(t, e.get("com.atproto.server.getServiceAuth", apTok, "aud=did:web:x.example"), 400, "InvalidRequest")
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
