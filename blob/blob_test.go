@@ -157,7 +157,9 @@ func TestBigUploadBoundedMemory(t *testing.T) {
 	want, _ := cid.FromDigest(cid.Raw, h.Sum(nil))
 	var m Meta
 	var err error
-	peak := peakHeap(func() { m, err = s.Upload(context.Background(), did, src(), UploadOptions{MimeType: "application/octet-stream"}) })
+	peak := peakHeap(func() {
+		m, err = s.Upload(context.Background(), did, src(), UploadOptions{MimeType: "application/octet-stream"})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
