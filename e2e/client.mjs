@@ -19,6 +19,7 @@ import { Firehose } from '@atproto/sync'
 import { IdResolver } from '@atproto/identity'
 import { MST, MemoryBlockstore, readCarWithRoot, verifyRepoCar } from '@atproto/repo'
 import { decodeAll } from '@atproto/lex-cbor'
+import { verifySignature } from '@atproto/crypto'
 import { startPLC } from './plc-server.mjs'
 
 const binary = process.argv[2]
@@ -58,6 +59,7 @@ async function main() {
     res.end('{}')
   })
   await new Promise((r) => relay.listen(0, '127.0.0.1', r))
+  const appview = await startAppView(plc.url)
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const data = mkdtempSync(path.join(tmpdir(), 'hearth-e2e-'))
@@ -73,6 +75,7 @@ async function main() {
     HEARTH_INVITE_REQUIRED: 'false',
     HEARTH_RELAYS: `http://127.0.0.1:${relay.address().port}`,
     HEARTH_DEV: 'true',
+    HEARTH_APPVIEW: `${appview.did}#bsky_appview`,
   }
   let logs = ''
   const proc = spawn(binary, [], { env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -166,6 +169,24 @@ async function main() {
     assert.equal(rec.data.value.embed.images[0].image.ref.toString(), up.data.blob.ref.toString())
     step('image post: uploadBlob, embed, getBlob byte-identical')
 
+    // Reads go through Hearth to the AppView, which checks every
+    // service-auth token against the account's DID document.
+    appview.rev = (await agent.com.atproto.sync.getLatestCommit({ did })).data.rev
+    const tl = await agent.getTimeline({ limit: 10 })
+    assert.equal(tl.data.feed[0].post.uri, 'at://did:plc:appview/app.bsky.feed.post/1')
+    const prof2 = await agent.getProfile({ actor: did })
+    assert.equal(prof2.data.displayName, 'Alice A.')
+    const viaHeader = agent.withProxy('bsky_appview', appview.did)
+    await viaHeader.getTimeline()
+    assert.ok(appview.verified >= 3, `AppView verified ${appview.verified} tokens`)
+    assert.equal(appview.rejected, 0)
+    // Read-after-write: a post the AppView has not indexed yet shows at once.
+    appview.rev = (await agent.com.atproto.sync.getLatestCommit({ did })).data.rev
+    const fresh = await agent.post({ text: 'just now', createdAt: new Date().toISOString() })
+    const tl2 = await agent.getTimeline({ limit: 10 })
+    assert.equal(tl2.data.feed[0].post.uri, fresh.uri)
+    step('proxy: getTimeline, getProfile, atproto-proxy; tokens verified; read-after-write')
+
     // Invalid records are refused.
     await assert.rejects(agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: { text: 'no date' } }), /createdAt|Invalid/)
     step('invalid record refused')
@@ -244,11 +265,54 @@ async function main() {
     summary.exit = { code, signal }
     plc.server.close()
     relay.close()
+    appview.server.close()
     rmSync(data, { recursive: true, force: true })
     if (!summary.ok || code !== 0) process.stderr.write(logs.slice(-4000))
   }
   assert.equal(summary.exit.code, 0, 'Hearth exits cleanly on SIGTERM')
   console.log(JSON.stringify(summary))
+}
+
+// startAppView is a stand-in AppView (did:web on loopback) that accepts a
+// request only with a service-auth token signed by the caller's key as its
+// DID document (from the PLC directory) states it.
+async function startAppView(plcUrl) {
+  const state = { verified: 0, rejected: 0, rev: '2222222222222' }
+  const server = http.createServer(async (req, res) => {
+    const u = new URL(req.url, 'http://x')
+    const send = (status, body, headers = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers })
+      res.end(JSON.stringify(body))
+    }
+    if (u.pathname === '/.well-known/did.json') {
+      return send(200, { id: state.did, service: [{ id: '#bsky_appview', type: 'BskyAppView', serviceEndpoint: state.url }] })
+    }
+    try {
+      const tok = (req.headers.authorization ?? '').replace(/^Bearer /, '')
+      const [h, p, s] = tok.split('.')
+      const claims = JSON.parse(Buffer.from(p, 'base64url'))
+      const nsid = u.pathname.replace('/xrpc/', '')
+      if (claims.aud !== state.did) throw new Error(`aud ${claims.aud}`)
+      if (claims.lxm !== nsid) throw new Error(`lxm ${claims.lxm} for ${nsid}`)
+      if (claims.exp * 1000 < Date.now()) throw new Error('expired')
+      const data = await (await fetch(`${plcUrl}/${claims.iss}/data`)).json()
+      const ok = await verifySignature(data.verificationMethods.atproto, new TextEncoder().encode(`${h}.${p}`), Buffer.from(s, 'base64url'))
+      if (!ok) throw new Error('bad signature')
+      state.verified++
+      const headers = { 'atproto-repo-rev': state.rev }
+      if (nsid === 'app.bsky.feed.getTimeline') return send(200, { feed: [{ post: { uri: 'at://did:plc:appview/app.bsky.feed.post/1', cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm', author: { did: 'did:plc:appview', handle: 'appview.test' }, record: {}, indexedAt: new Date().toISOString() } }] }, headers)
+      if (nsid === 'app.bsky.actor.getProfile') return send(200, { did: claims.iss, handle: 'alice2.test', displayName: 'Alice A.' }, headers)
+      return send(200, {}, headers)
+    } catch (err) {
+      state.rejected++
+      return send(401, { error: 'AuthRequired', message: String(err.message ?? err) })
+    }
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  state.url = `http://127.0.0.1:${server.address().port}`
+  state.did = `did:web:localhost%3A${server.address().port}`
+  state.server = server
+  return state
 }
 
 // tinyJPEG is a small valid-enough JPEG: SOI, an EXIF block without GPS,

@@ -124,6 +124,15 @@ func (r *Repo) Block(cid []byte) []byte {
 	return v[RevSize:]
 }
 
+// BlockRev returns the rev of the commit that first wrote a block, or "".
+func (r *Repo) BlockRev(cid []byte) string {
+	v := r.blocks.Get(cid)
+	if len(v) < RevSize {
+		return ""
+	}
+	return string(v[:RevSize])
+}
+
 // HasBlock reports whether the block is stored.
 func (r *Repo) HasBlock(cid []byte) bool { return r.blocks.Get(cid) != nil }
 

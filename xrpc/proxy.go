@@ -165,6 +165,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		return
 	}
 	for _, h := range forwardRequestHeaders {
+		if h == "Accept-Encoding" && readAfterWriteMethods[nsid] {
+			continue // we may rewrite the answer, so take it uncompressed
+		}
 		if v := r.Header.Values(h); len(v) > 0 {
 			out.Header[http.CanonicalHeaderKey(h)] = v
 		}
@@ -186,6 +189,24 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		if v := res.Header.Values(h); len(v) > 0 {
 			w.Header()[http.CanonicalHeaderKey(h)] = v
 		}
+	}
+	if rev := res.Header.Get("Atproto-Repo-Rev"); rev != "" && readAfterWriteMethods[nsid] &&
+		res.Header.Get("Content-Encoding") == "" && res.ContentLength <= maxMergedBody {
+		raw, err := io.ReadAll(io.LimitReader(res.Body, maxMergedBody+1))
+		if err == nil && len(raw) <= maxMergedBody {
+			status, merged := s.mergeLocal(nsid, acct.DID, acct.Handle, r.URL.Query(), rev, res.StatusCode, raw)
+			if status != res.StatusCode || len(merged) != len(raw) {
+				w.Header().Del("Content-Length")
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			}
+			w.WriteHeader(status)
+			w.Write(merged)
+			return
+		}
+		w.WriteHeader(res.StatusCode)
+		w.Write(raw)
+		io.Copy(w, res.Body)
+		return
 	}
 	w.WriteHeader(res.StatusCode)
 	io.Copy(w, res.Body)

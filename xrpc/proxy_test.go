@@ -5,11 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/xrpc/auth"
 )
 
@@ -76,7 +78,13 @@ func (s *service) claims(e *testEnv, did string) auth.Claims {
 	if p.Header.Alg != "ES256K" {
 		s.t.Fatalf("alg %s", p.Header.Alg)
 	}
-	if err := e.signingKey(did).Verify(p.SignedPart(), p.Signature()); err != nil {
+	// The key comes from the account's DID document, as a real service reads it.
+	ops := e.plc.ops[did]
+	docKey, err := keys.ParseDIDKey(ops[len(ops)-1].VerificationMethods["atproto"])
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := docKey.Verify(p.SignedPart(), p.Signature()); err != nil {
 		s.t.Fatalf("service token signature: %v", err)
 	}
 	if p.Claims.Iss != did || p.Claims.Jti == "" || time.Until(time.Unix(p.Claims.Exp, 0)) > 70*time.Second {
@@ -197,6 +205,11 @@ func TestProxyRefusesPrivateAddressesOutsideDev(t *testing.T) {
 	if _, err := e.srv.proxyHTTP.Do(out); err == nil || !strings.Contains(err.Error(), "non-public") {
 		t.Fatalf("dial to loopback outside dev: %v", err)
 	}
+	// A private address is refused before any packet leaves.
+	priv, _ := http.NewRequest("GET", "https://10.0.0.1/xrpc/app.bsky.feed.getTimeline", nil)
+	if _, err := e.srv.proxyHTTP.Do(priv); err == nil || !strings.Contains(err.Error(), "non-public") {
+		t.Fatalf("dial to 10.0.0.1 outside dev: %v", err)
+	}
 }
 
 func TestPreferences(t *testing.T) {
@@ -251,3 +264,70 @@ func TestGetServiceAuth(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestReadAfterWrite(t *testing.T) {
+	var mu sync.Mutex
+	rev := ""
+	var appview *httptest.Server
+	var did string
+	appview = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/did.json" {
+			json.NewEncoder(w).Encode(map[string]any{"id": did, "service": []map[string]string{
+				{"id": "#bsky_appview", "type": "BskyAppView", "serviceEndpoint": appview.URL}}})
+			return
+		}
+		mu.Lock()
+		w.Header().Set("Atproto-Repo-Rev", rev)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/xrpc/app.bsky.feed.getTimeline", "/xrpc/app.bsky.feed.getAuthorFeed":
+			w.Write([]byte(`{"feed":[{"post":{"uri":"at://did:plc:other/app.bsky.feed.post/1"}}]}`))
+		case "/xrpc/app.bsky.actor.getProfile":
+			w.Write([]byte(`{"did":"x","handle":"h","displayName":"Old Name"}`))
+		case "/xrpc/app.bsky.feed.getPostThread":
+			w.WriteHeader(400)
+			w.Write([]byte(`{"error":"NotFound","message":"Post not found"}`))
+		}
+	}))
+	defer appview.Close()
+	did = "did:web:" + strings.Replace(strings.TrimPrefix(appview.URL, "http://"), "127.0.0.1:", "localhost%3A", 1)
+	e := newEnv(t, func(c *Config) { c.AppView = did + "#bsky_appview" })
+	a := e.createAccount("abby")
+	lc := e.get("com.atproto.sync.getLatestCommit", "", "did="+a.DID).json(t)
+	mu.Lock()
+	rev = lc["rev"].(string) // the AppView has seen only the empty repo
+	mu.Unlock()
+
+	e.post("com.atproto.repo.putRecord", a.Access, map[string]any{"repo": a.DID, "collection": "app.bsky.actor.profile", "rkey": "self", "record": map[string]any{"displayName": "New Name"}})
+	p := e.post("com.atproto.repo.createRecord", a.Access, map[string]any{"repo": a.DID, "collection": "app.bsky.feed.post", "record": post("fresh")}).json(t)
+
+	tl := e.get("app.bsky.feed.getTimeline", a.Access, "").json(t)["feed"].([]any)
+	if len(tl) != 2 || tl[0].(map[string]any)["post"].(map[string]any)["uri"] != p["uri"] {
+		t.Fatalf("timeline: %v", tl)
+	}
+	first := tl[0].(map[string]any)["post"].(map[string]any)
+	if first["record"].(map[string]any)["text"] != "fresh" || first["author"].(map[string]any)["displayName"] != "New Name" {
+		t.Fatalf("merged post view: %v", first)
+	}
+	if af := e.get("app.bsky.feed.getAuthorFeed", a.Access, "actor="+a.DID).json(t)["feed"].([]any); len(af) != 2 {
+		t.Fatalf("own author feed: %v", af)
+	}
+	if af := e.get("app.bsky.feed.getAuthorFeed", a.Access, "actor=did:plc:other").json(t)["feed"].([]any); len(af) != 1 {
+		t.Fatalf("someone else's author feed changed: %v", af)
+	}
+	if pr := e.get("app.bsky.actor.getProfile", a.Access, "actor="+a.Handle).json(t); pr["displayName"] != "New Name" {
+		t.Fatalf("profile: %v", pr)
+	}
+	th := e.get("app.bsky.feed.getPostThread", a.Access, "uri="+url.QueryEscape(p["uri"].(string)))
+	if th.Status != 200 || th.json(t)["thread"].(map[string]any)["post"].(map[string]any)["uri"] != p["uri"] {
+		t.Fatalf("thread: %d %s", th.Status, th.Body)
+	}
+	// Once the AppView has caught up, its answer is passed through as is.
+	mu.Lock()
+	rev = e.get("com.atproto.sync.getLatestCommit", "", "did="+a.DID).json(t)["rev"].(string)
+	mu.Unlock()
+	if tl := e.get("app.bsky.feed.getTimeline", a.Access, "").json(t)["feed"].([]any); len(tl) != 1 {
+		t.Fatalf("caught-up timeline: %v", tl)
+	}
+}
