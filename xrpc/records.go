@@ -208,122 +208,116 @@ type createRecordInput struct {
 	Validate   *bool           `json:"validate"`
 	Record     json.RawMessage `json:"record"`
 	SwapCommit *string         `json:"swapCommit"`
-	SwapRecord *string         `json:"swapRecord"`
+	// SwapRecord is raw so that an explicit null ("must not exist") differs
+	// from an absent field ("no check").
+	SwapRecord json.RawMessage `json:"swapRecord"`
+}
+
+// recordWrite is what createRecord, putRecord and deleteRecord share: the
+// parsed request, its target repo and the swaps.
+type recordWrite struct {
+	in         createRecordInput
+	did        string
+	acct       *store.Account
+	swapCommit *cid.CID
+	swapRecord *cid.CID // nil: no check; zero CID: must not exist
+}
+
+func (s *Server) parseRecordWrite(r *http.Request, a *Auth, generateKey bool) (*recordWrite, error) {
+	var w recordWrite
+	if err := decodeJSON(r, &w.in); err != nil {
+		return nil, err
+	}
+	var err error
+	if w.did, w.acct, err = s.writeTarget(w.in.Repo, a); err != nil {
+		return nil, err
+	}
+	if err := checkCollection(w.in.Collection); err != nil {
+		return nil, err
+	}
+	if w.in.RKey == "" && generateKey {
+		w.in.RKey = string(s.clock.Next())
+	} else if err := checkRKey(w.in.RKey); err != nil {
+		return nil, err
+	}
+	if w.swapCommit, err = parseSwap(w.in.SwapCommit, "swapCommit"); err != nil {
+		return nil, err
+	}
+	switch raw := strings.TrimSpace(string(w.in.SwapRecord)); raw {
+	case "":
+	case "null":
+		w.swapRecord = &cid.CID{}
+	default:
+		var str string
+		if err := json.Unmarshal(w.in.SwapRecord, &str); err != nil {
+			return nil, invalidRequest("swapRecord must be a CID or null")
+		}
+		if w.swapRecord, err = parseSwap(&str, "swapRecord"); err != nil {
+			return nil, err
+		}
+	}
+	return &w, nil
+}
+
+func (w *recordWrite) result(c *repo.Commit, status string) map[string]any {
+	return map[string]any{
+		"uri": atURI(w.did, w.in.Collection, w.in.RKey), "cid": c.Ops[0].CID.String(),
+		"commit": commitMeta(c), "validationStatus": status,
+	}
 }
 
 func (s *Server) createRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
-	var in createRecordInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	did, acct, err := s.writeTarget(in.Repo, a)
+	rw, err := s.parseRecordWrite(r, a, true)
 	if err != nil {
 		return err
 	}
-	if err := checkCollection(in.Collection); err != nil {
-		return err
-	}
-	if in.RKey == "" {
-		in.RKey = string(s.clock.Next())
-	} else if err := checkRKey(in.RKey); err != nil {
-		return err
-	}
-	rec, status, err := s.prepareRecord(in.Collection, in.RKey, in.Record, in.Validate)
+	rec, status, err := s.prepareRecord(rw.in.Collection, rw.in.RKey, rw.in.Record, rw.in.Validate)
 	if err != nil {
 		return err
 	}
-	swapCommit, err := parseSwap(in.SwapCommit, "swapCommit")
+	c, err := s.commitWrite(r, rw.acct, []repo.Op{{Action: repo.Create, Collection: rw.in.Collection, RKey: rw.in.RKey, Record: rec}}, rw.swapCommit, false)
 	if err != nil {
 		return err
 	}
-	c, err := s.commitWrite(r, acct, []repo.Op{{Action: repo.Create, Collection: in.Collection, RKey: in.RKey, Record: rec}}, swapCommit, false)
-	if err != nil {
-		return err
-	}
-	return ok(w, map[string]any{
-		"uri": atURI(did, in.Collection, in.RKey), "cid": c.Ops[0].CID.String(),
-		"commit": commitMeta(c), "validationStatus": status,
-	})
+	return ok(w, rw.result(c, status))
 }
 
 func (s *Server) putRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
-	var in createRecordInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	did, acct, err := s.writeTarget(in.Repo, a)
+	rw, err := s.parseRecordWrite(r, a, false)
 	if err != nil {
 		return err
 	}
-	if err := checkCollection(in.Collection); err != nil {
-		return err
-	}
-	if err := checkRKey(in.RKey); err != nil {
-		return err
-	}
-	rec, status, err := s.prepareRecord(in.Collection, in.RKey, in.Record, in.Validate)
+	rec, status, err := s.prepareRecord(rw.in.Collection, rw.in.RKey, rw.in.Record, rw.in.Validate)
 	if err != nil {
 		return err
 	}
-	swapCommit, err := parseSwap(in.SwapCommit, "swapCommit")
+	op := repo.Op{Action: repo.Update, Collection: rw.in.Collection, RKey: rw.in.RKey, Record: rec, SwapRecord: rw.swapRecord}
+	if op.SwapRecord != nil && !op.SwapRecord.Defined() {
+		op.Action = repo.Create // "must not exist": this put creates
+	}
+	c, err := s.commitWrite(r, rw.acct, []repo.Op{op}, rw.swapCommit, true)
 	if err != nil {
 		return err
 	}
-	op := repo.Op{Action: repo.Update, Collection: in.Collection, RKey: in.RKey, Record: rec}
-	if in.SwapRecord != nil {
-		// A null swapRecord in JSON means "must not exist": decode as zero CID.
-		if op.SwapRecord, err = parseSwap(in.SwapRecord, "swapRecord"); err != nil {
-			return err
-		}
-		// With a swap the action follows the expected state.
-		if !op.SwapRecord.Defined() {
-			op.Action = repo.Create
-		}
-	}
-	c, err := s.commitWrite(r, acct, []repo.Op{op}, swapCommit, true)
-	if err != nil {
-		return err
-	}
-	return ok(w, map[string]any{
-		"uri": atURI(did, in.Collection, in.RKey), "cid": c.Ops[0].CID.String(),
-		"commit": commitMeta(c), "validationStatus": status,
-	})
+	return ok(w, rw.result(c, status))
 }
 
 func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
-	var in createRecordInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	did, acct, err := s.writeTarget(in.Repo, a)
-	if err != nil {
-		return err
-	}
-	if err := checkCollection(in.Collection); err != nil {
-		return err
-	}
-	if err := checkRKey(in.RKey); err != nil {
-		return err
-	}
-	swapCommit, err := parseSwap(in.SwapCommit, "swapCommit")
-	if err != nil {
-		return err
-	}
-	swapRecord, err := parseSwap(in.SwapRecord, "swapRecord")
+	rw, err := s.parseRecordWrite(r, a, false)
 	if err != nil {
 		return err
 	}
 	exists := true
 	s.db.View(func(tx *store.Tx) error {
-		_, err := repo.GetRecord(tx, did, in.Collection, in.RKey)
+		_, err := repo.GetRecord(tx, rw.did, rw.in.Collection, rw.in.RKey)
 		exists = err == nil
 		return nil
 	})
-	if !exists && swapRecord == nil {
+	if !exists && rw.swapRecord == nil {
 		// Deleting what is not there changes nothing, as in the reference PDS.
 		return ok(w, map[string]any{})
 	}
-	c, err := s.commitWrite(r, acct, []repo.Op{{Action: repo.Delete, Collection: in.Collection, RKey: in.RKey, SwapRecord: swapRecord}}, swapCommit, false)
+	c, err := s.commitWrite(r, rw.acct, []repo.Op{{Action: repo.Delete, Collection: rw.in.Collection, RKey: rw.in.RKey, SwapRecord: rw.swapRecord}}, rw.swapCommit, false)
 	if err != nil {
 		return err
 	}

@@ -172,3 +172,17 @@ func TestWritesRejectBadInput(t *testing.T) {
 		t.Fatalf("unknown collection: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestPutRecordSwapNull(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("bert")
+	body := func(name string, swap any) string {
+		return `{"repo":"` + a.DID + `","collection":"app.bsky.actor.profile","rkey":"self","record":{"displayName":"` + name + `"},"swapRecord":` + mustJSON(t, swap) + `}`
+	}
+	// null: the record must not exist yet.
+	if r := e.post("com.atproto.repo.putRecord", a.Access, body("one", nil)); r.Status != 200 {
+		t.Fatalf("first put: %d %s", r.Status, r.Body)
+	}
+	expectError(t, e.post("com.atproto.repo.putRecord", a.Access, body("two", nil)), 400, "InvalidSwap")
+	expectError(t, e.post("com.atproto.repo.putRecord", a.Access, body("two", 5)), 400, "InvalidRequest")
+}
