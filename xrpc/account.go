@@ -75,24 +75,41 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, _ *Auth) 
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	handle, err := s.checkHandle(in.Handle)
+	acct, access, refresh, err := s.newAccount(r.Context(), in)
 	if err != nil {
 		return err
 	}
+	return ok(w, map[string]any{
+		"handle":     acct.Handle,
+		"did":        acct.DID,
+		"accessJwt":  access,
+		"refreshJwt": refresh,
+		"didDoc":     s.didDoc(acct),
+	})
+}
+
+// newAccount checks the request, registers the DID, and creates the
+// account, its first commit and its first session in one transaction.
+func (s *Server) newAccount(ctx context.Context, in createAccountInput) (*store.Account, string, string, error) {
+	fail := func(err error) (*store.Account, string, string, error) { return nil, "", "", err }
+	handle, err := s.checkHandle(in.Handle)
+	if err != nil {
+		return fail(err)
+	}
 	if in.Email == "" {
-		return invalidRequest("Email is required")
+		return fail(invalidRequest("Email is required"))
 	}
 	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || !strings.Contains(in.Email[strings.IndexByte(in.Email, '@'):], ".") {
-		return errorf(http.StatusBadRequest, "InvalidEmail", "This email address is not supported, please use a different email.")
+		return fail(errorf(http.StatusBadRequest, "InvalidEmail", "This email address is not supported, please use a different email."))
 	}
 	if in.Password == "" {
-		return invalidRequest("Password is required")
+		return fail(invalidRequest("Password is required"))
 	}
 	if len(in.Password) > 256 {
-		return invalidRequest("Password is too long")
+		return fail(invalidRequest("Password is too long"))
 	}
 	if s.cfg.InviteRequired && in.InviteCode == "" {
-		return errorf(http.StatusBadRequest, "InvalidInviteCode", "No invite code provided")
+		return fail(errorf(http.StatusBadRequest, "InvalidInviteCode", "No invite code provided"))
 	}
 	// Check for collisions before touching the PLC directory.
 	err = s.db.View(func(tx *store.Tx) error {
@@ -108,26 +125,26 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, _ *Auth) 
 		return nil
 	})
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	signing, err := keys.GenerateK256()
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	hash, err := s.cfg.HashPassword(in.Password)
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	did, err := s.registerDID(r.Context(), in, handle, signing)
+	did, err := s.registerDID(ctx, in, handle, signing)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	acct := &store.Account{
 		DID: did, Handle: handle, Email: in.Email, PasswordHash: hash,
 		SigningKey: keys.MarshalPrivate(signing), CreatedAt: s.now().UTC(), InviteCode: in.InviteCode,
 	}
 	var access, refresh string
-	err = s.db.Update(r.Context(), func(tx *store.Tx) error {
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		if s.cfg.InviteRequired {
 			if err := useInvite(tx, in.InviteCode, did, s.now()); err != nil {
 				return err
@@ -153,16 +170,10 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, _ *Auth) 
 		return err
 	})
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	s.log.Info("account created", "did", did, "handle", handle)
-	return ok(w, map[string]any{
-		"handle":     handle,
-		"did":        did,
-		"accessJwt":  access,
-		"refreshJwt": refresh,
-		"didDoc":     s.didDoc(acct),
-	})
+	return acct, access, refresh, nil
 }
 
 // registerDID creates the account's DID: a signed genesis operation sent
