@@ -1,0 +1,10 @@
+// Package web is Hearth's appliance face: the first-run setup wizard and the
+// owner's status page, embedded in the binary (HTML, CSS and a little
+// JavaScript; every form works without it).
+//
+// It does not import the XRPC layer. It declares the few operations it needs
+// as the Backend interface, which main.go implements. The wizard is locked by
+// a one-time setup code printed to the daemon's log; the status page needs
+// the owner's password or the admin password. Pages carry a strict
+// Content-Security-Policy, forms a CSRF token, and POSTs must be same-origin.
+package web

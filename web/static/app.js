@@ -1,0 +1,13 @@
+// Password strength meter: a rough guide, the server only requires 8 characters.
+for (const input of document.querySelectorAll('input[data-strength]')) {
+  const meter = document.getElementById(input.dataset.strength)
+  input.addEventListener('input', () => {
+    const v = input.value
+    let score = 0
+    if (v.length >= 8) score++
+    if (v.length >= 14) score++
+    if (/[a-z]/.test(v) && /[A-Z]/.test(v)) score++
+    if (/[0-9]/.test(v) && /[^A-Za-z0-9]/.test(v)) score++
+    meter.value = score
+  })
+}

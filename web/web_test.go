@@ -1,0 +1,225 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeBackend struct {
+	owner    string
+	host     string
+	chosen   bool
+	password string
+	invites  int
+}
+
+func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
+func (f *fakeBackend) SetupCode() string        { return "open-sesame" }
+func (f *fakeBackend) Hostname() (string, bool) { return f.host, f.chosen }
+func (f *fakeBackend) SaveHostname(_ context.Context, h string) error {
+	if !strings.Contains(h, ".") {
+		return errors.New("not a hostname")
+	}
+	f.host, f.chosen = h, true
+	return nil
+}
+func (f *fakeBackend) CheckAddress(_ context.Context, h string) AddressReport {
+	return AddressReport{Host: h, Addresses: []string{"203.0.113.5"}, Local: []string{"192.168.1.2"}}
+}
+func (f *fakeBackend) HandleDomains() []string { return []string{"." + f.host} }
+func (f *fakeBackend) CreateOwner(_ context.Context, handle, email, pw string) (string, error) {
+	f.owner, f.password = "did:plc:owner", pw
+	return f.owner, nil
+}
+func (f *fakeBackend) ClaimHandle(_ context.Context, did, h string) error {
+	return errors.New("no TXT record yet")
+}
+func (f *fakeBackend) Login(_ context.Context, id, pw string) bool {
+	return f.owner != "" && pw == f.password
+}
+func (f *fakeBackend) Status(context.Context) Status {
+	return Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
+		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}}
+}
+func (f *fakeBackend) CreateInvite(context.Context) (string, error) {
+	f.invites++
+	return "invite-1", nil
+}
+func (f *fakeBackend) Backup(w io.Writer) (int64, error) {
+	n, err := w.Write([]byte("BOLTDATA"))
+	return int64(n), err
+}
+func (f *fakeBackend) ExportRepo(_ context.Context, did string, w io.Writer) error {
+	_, err := w.Write([]byte("CAR"))
+	return err
+}
+func (f *fakeBackend) PublicURL() string { return "https://" + f.host }
+
+type browser struct {
+	t   *testing.T
+	c   *http.Client
+	url string
+}
+
+func newBrowser(t *testing.T, h http.Handler) *browser {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, url: srv.URL, c: &http.Client{Jar: jar}}
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (b *browser) get(path string) (*http.Response, string) {
+	b.t.Helper()
+	res, err := b.c.Get(b.url + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(body)
+}
+
+func (b *browser) csrf(path string) string {
+	_, body := b.get(path)
+	m := csrfRe.FindStringSubmatch(body)
+	if m == nil {
+		b.t.Fatalf("no CSRF token on %s", path)
+	}
+	return m[1]
+}
+
+func (b *browser) post(path string, form url.Values, origin string) (*http.Response, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.url+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(body)
+}
+
+func TestWizardFlow(t *testing.T) {
+	fb := &fakeBackend{host: "localhost"}
+	b := newBrowser(t, New(fb, nil).Handler())
+	res, body := b.get("/")
+	if !strings.Contains(body, "setup code") {
+		t.Fatalf("first page is not the code step: %s", body)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Fatalf("CSP %q", csp)
+	}
+	if c := res.Request.Response; c != nil {
+		_ = c
+	}
+	tok := b.csrf("/setup")
+	// Steps are locked until the code is given.
+	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}}, b.url); strings.Contains(body, "Your account") || fb.chosen {
+		t.Fatal("address step reachable without the setup code")
+	}
+	if _, body := b.post("/setup/unlock", url.Values{"csrf": {tok}, "code": {"wrong"}}, b.url); !strings.Contains(body, "not the setup code") {
+		t.Fatalf("wrong code: %s", body)
+	}
+	// No token, or a cross-site origin: refused.
+	if res, _ := b.post("/setup/unlock", url.Values{"code": {"open-sesame"}}, b.url); res.StatusCode != 403 {
+		t.Fatalf("missing CSRF token: %d", res.StatusCode)
+	}
+	if res, _ := b.post("/setup/unlock", url.Values{"csrf": {tok}, "code": {"open-sesame"}}, "https://evil.example"); res.StatusCode != 403 {
+		t.Fatalf("cross-origin post: %d", res.StatusCode)
+	}
+	if _, body := b.post("/setup/unlock", url.Values{"csrf": {tok}, "code": {"open-sesame"}}, b.url); !strings.Contains(body, "Your address") {
+		t.Fatalf("after the code: %s", body)
+	}
+	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"check"}}, b.url); !strings.Contains(body, "203.0.113.5") {
+		t.Fatalf("address check: %s", body)
+	}
+	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"save"}}, b.url); !strings.Contains(body, "Your account") {
+		t.Fatalf("owner step: %s", body)
+	}
+	if _, body := b.post("/setup/owner", url.Values{"csrf": {tok}, "name": {"me"}, "domain": {".pds.example.com"}, "email": {"me@example.com"}, "password": {"short"}, "password2": {"short"}}, b.url); !strings.Contains(body, "at least 8") {
+		t.Fatalf("short password: %s", body)
+	}
+	_, body = b.post("/setup/owner", url.Values{"csrf": {tok}, "name": {"me"}, "domain": {".pds.example.com"}, "custom": {"me.com"},
+		"email": {"me@example.com"}, "password": {"a long password"}, "password2": {"a long password"}}, b.url)
+	if !strings.Contains(body, "_atproto.me.com") || !strings.Contains(body, "did=did:plc:owner") {
+		t.Fatalf("custom domain instructions: %s", body)
+	}
+	if _, body := b.post("/setup/check-handle", url.Values{"csrf": {tok}, "custom": {"me.com"}}, b.url); !strings.Contains(body, "no TXT record yet") {
+		t.Fatalf("check again: %s", body)
+	}
+	if _, body := b.get("/setup"); !strings.Contains(body, "https://pds.example.com") {
+		t.Fatalf("done step: %s", body)
+	}
+	// The wizard is closed now: posting to it changes nothing.
+	b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"other.example.com"}, "action": {"save"}}, b.url)
+	if fb.host != "pds.example.com" {
+		t.Fatal("wizard changed settings after setup")
+	}
+}
+
+func TestStatusNeedsLogin(t *testing.T) {
+	fb := &fakeBackend{host: "pds.example.com", chosen: true, owner: "did:plc:owner", password: "a long password"}
+	p := New(fb, nil)
+	b := newBrowser(t, p.Handler())
+	if _, body := b.get("/status"); !strings.Contains(body, "Log in") {
+		t.Fatal("status page without login")
+	}
+	if res, _ := b.get("/status/backup"); res.Request.URL.Path != "/login" {
+		t.Fatal("backup without login")
+	}
+	tok := b.csrf("/login")
+	for i := 0; i < 10; i++ {
+		b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"wrong"}}, b.url)
+	}
+	if _, body := b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"a long password"}}, b.url); !strings.Contains(body, "Too many attempts") {
+		t.Fatal("login not rate-limited")
+	}
+	p.fails = map[string][]time.Time{}
+	_, body := b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"a long password"}}, b.url)
+	if !strings.Contains(body, "me.example.com") || !strings.Contains(body, "<svg") {
+		t.Fatalf("status page: %s", body)
+	}
+	if _, body := b.post("/status/invite", url.Values{"csrf": {tok}}, b.url); !strings.Contains(body, "invite-1") {
+		t.Fatal("invite code not shown")
+	}
+	if _, body := b.get("/status/backup"); body != "BOLTDATA" {
+		t.Fatalf("backup: %q", body)
+	}
+	// Sessions expire.
+	p.now = func() time.Time { return time.Now().Add(SessionTTL + time.Minute) }
+	if _, body := b.get("/status"); !strings.Contains(body, "Log in") {
+		t.Fatal("session outlived its TTL")
+	}
+}
+
+func TestCookieFlags(t *testing.T) {
+	p := New(&fakeBackend{host: "x.example"}, nil)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/setup", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	p.Handler().ServeHTTP(rec, req)
+	c := rec.Result().Cookies()
+	if len(c) != 1 || !c[0].HttpOnly || !c[0].Secure || c[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie %+v", c)
+	}
+	if !bytes.Contains(rec.Body.Bytes(), []byte("setup code")) {
+		t.Fatal("no page")
+	}
+}
