@@ -23,6 +23,7 @@ import (
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
+	"github.com/hearth-pds/hearth/web"
 	"github.com/hearth-pds/hearth/xrpc"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
 	"github.com/hearth-pds/hearth/xrpc/stream"
@@ -39,6 +40,9 @@ type config struct {
 	InviteRequired, Dev, RateLimits                          bool
 	EventRetention                                           time.Duration
 	BlobLimit                                                int64
+	// explicit names the settings given by flag or environment; those
+	// override what the setup wizard stored.
+	explicit map[string]bool
 }
 
 func main() {
@@ -62,9 +66,11 @@ func main() {
 func loadConfig(args []string, getenv func(string) string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("hearth", flag.ContinueOnError)
+	c.explicit = map[string]bool{}
 	str := func(p *string, name, env, def, usage string) {
 		if v := getenv(env); v != "" {
 			def = v
+			c.explicit[name] = true
 		}
 		fs.StringVar(p, name, def, usage+" ($"+env+")")
 	}
@@ -107,6 +113,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
 	d, err := time.ParseDuration(retention)
 	if err != nil || d < time.Minute {
 		return c, fmt.Errorf("event retention %q: want a duration of at least 1m, like 72h", retention)
@@ -115,17 +122,22 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if c.BlobLimit, err = strconv.ParseInt(blobLimit, 10, 64); err != nil || c.BlobLimit < 1 {
 		return c, fmt.Errorf("blob limit %q: want a positive number of bytes", blobLimit)
 	}
-	if c.PublicURL == "" {
+	c.derive()
+	return c, nil
+}
+
+// derive fills the settings that default from the hostname.
+func (c *config) derive() {
+	if !c.explicit["public-url"] {
 		scheme := "https://"
 		if c.Hostname == "localhost" || strings.HasPrefix(c.Hostname, "localhost:") {
 			scheme = "http://"
 		}
 		c.PublicURL = scheme + c.Hostname
 	}
-	if c.HandleDomains == "" {
+	if !c.explicit["handle-domains"] {
 		c.HandleDomains = "." + c.Hostname
 	}
-	return c, nil
 }
 
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
@@ -138,6 +150,35 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("load lexicons: %w", err)
 	}
+	app := &appliance{db: db, log: log, started: time.Now()}
+	if _, done := app.Owner(); !done {
+		app.setupCode = newSetupCode()
+		log.Warn("Hearth is not set up yet: open its page and enter this setup code",
+			"setup_code", app.setupCode, "url", "http://"+cfg.Listen+"/")
+	}
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	go pruneEvents(bg, db, cfg.EventRetention, log)
+	go sampleStats(bg, db, log)
+	// The pages outlive restarts, so a wizard session survives the
+	// address step.
+	pages := web.New(app, log).Handler()
+	for {
+		eff := app.effective(cfg)
+		err := serve(ctx, eff, app, lex, pages)
+		if !errors.Is(err, errReload) {
+			return err
+		}
+		log.Info("restarting with the new settings")
+	}
+}
+
+var errReload = errors.New("reload")
+
+// serve runs the HTTP server with one configuration until ctx ends or the
+// wizard changes a setting (errReload).
+func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog, pages http.Handler) error {
+	db, log := app.db, app.log
 	httpClient := &http.Client{Timeout: 15 * time.Second}
 	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log}
 	srv, err := xrpc.New(ctx, xrpc.Config{
@@ -170,21 +211,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if len(crawler.Relays) > 0 {
 		go crawler.Run(bg)
 	}
-	go pruneEvents(bg, db, cfg.EventRetention, log)
 	go sweepBlobs(bg, srv.Blobs(), log)
 
-	started := time.Now()
+	reload := make(chan struct{}, 1)
+	app.bind(cfg, srv, crawler, reload)
 	mux := http.NewServeMux()
 	mux.Handle("/xrpc/", srv.Handler())
 	mux.Handle("/.well-known/", srv.Handler())
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Hearth %s — AT Protocol PDS\nup %s, data file %s\n\n"+
-			"This is an AT Protocol Personal Data Server. Point a Bluesky app's\n"+
-			"\"hosting provider\" at %s. The setup wizard is not built yet:\n"+
-			"configure with flags or HEARTH_* variables (hearth --help).\n",
-			version, time.Since(started).Round(time.Second), db.Path(), cfg.PublicURL)
-	})
+	mux.Handle("/", pages)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -195,16 +229,22 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		"hostname", cfg.Hostname, "did", srv.ServiceDID())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	result := error(nil)
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+		log.Info("shutting down")
+	case <-reload:
+		result = errReload
 	}
-	log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err = hs.Shutdown(shutdown)
 	srv.Wait() // in-flight writes finish before the store closes
+	if result != nil {
+		return result
+	}
 	return err
 }
 

@@ -263,3 +263,18 @@ func (s *Store) Purge(ctx context.Context, c cid.CID) error {
 		return purge(bt, c)
 	})
 }
+
+// Totals counts stored blobs and their bytes.
+func (s *Store) Totals() (count int, size int64) {
+	s.DB.View(func(tx *store.Tx) error {
+		return tx.Bolt().Bucket(bBlobs).ForEach(func(_, v []byte) error {
+			var m Meta
+			if json.Unmarshal(v, &m) == nil {
+				count++
+				size += m.Size
+			}
+			return nil
+		})
+	})
+	return count, size
+}

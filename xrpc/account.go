@@ -32,6 +32,55 @@ func (s *Server) describeServer(w http.ResponseWriter, r *http.Request, _ *Auth)
 	})
 }
 
+// CreateOwner makes the owner's account for the setup wizard: the same
+// checks as createAccount, but no invite code (the wizard is unlocked by
+// the setup code instead).
+func (s *Server) CreateOwner(ctx context.Context, handle, email, password string) (string, error) {
+	a, _, _, err := s.newAccount(ctx, createAccountInput{Handle: handle, Email: email, Password: password, noInvite: true})
+	if err != nil {
+		if xe, ok := asXRPC(err); ok {
+			return "", errors.New(xe.Message)
+		}
+		return "", err
+	}
+	return a.DID, nil
+}
+
+// CheckPassword reports whether password is the account password of the
+// account named by a handle, email or DID.
+func (s *Server) CheckPassword(ident, password string) bool {
+	var acct *store.Account
+	s.db.View(func(tx *store.Tx) error {
+		var err error
+		switch {
+		case strings.HasPrefix(ident, "did:"):
+			acct, err = tx.Account(ident)
+		case strings.Contains(ident, "@"):
+			acct, err = tx.AccountByEmail(ident)
+		default:
+			acct, err = tx.AccountByHandle(strings.ToLower(ident))
+		}
+		if err != nil {
+			acct = nil
+		}
+		return nil
+	})
+	if acct == nil {
+		_ = auth.CheckPassword(dummyHash, password)
+		return false
+	}
+	return auth.CheckPassword(acct.PasswordHash, password) == nil
+}
+
+// CreateInvite makes a single-use invite code (the status page's action).
+func (s *Server) CreateInvite(ctx context.Context) (string, error) {
+	code := strings.ReplaceAll(s.cfg.Hostname, ".", "-") + "-" + newAppPassword()[:11]
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		return tx.PutInviteCode(&store.InviteCode{Code: code, Available: 1, ForAccount: "admin", CreatedBy: "admin", CreatedAt: s.now().UTC(), Uses: []store.InviteUse{}})
+	})
+	return code, err
+}
+
 type createAccountInput struct {
 	Email       string `json:"email"`
 	Handle      string `json:"handle"`
@@ -39,6 +88,7 @@ type createAccountInput struct {
 	InviteCode  string `json:"inviteCode"`
 	Password    string `json:"password"`
 	RecoveryKey string `json:"recoveryKey"`
+	noInvite    bool
 }
 
 // checkHandle normalises a requested handle and checks that this PDS may
@@ -108,7 +158,8 @@ func (s *Server) newAccount(ctx context.Context, in createAccountInput) (*store.
 	if len(in.Password) > 256 {
 		return fail(invalidRequest("Password is too long"))
 	}
-	if s.cfg.InviteRequired && in.InviteCode == "" {
+	needInvite := s.cfg.InviteRequired && !in.noInvite
+	if needInvite && in.InviteCode == "" {
 		return fail(errorf(http.StatusBadRequest, "InvalidInviteCode", "No invite code provided"))
 	}
 	// Check for collisions before touching the PLC directory.
@@ -119,7 +170,7 @@ func (s *Server) newAccount(ctx context.Context, in createAccountInput) (*store.
 		if _, err := tx.AccountByEmail(in.Email); err == nil {
 			return invalidRequest("Email already taken: %s", in.Email)
 		}
-		if s.cfg.InviteRequired {
+		if needInvite {
 			return checkInvite(tx, in.InviteCode)
 		}
 		return nil
@@ -145,7 +196,7 @@ func (s *Server) newAccount(ctx context.Context, in createAccountInput) (*store.
 	}
 	var access, refresh string
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
-		if s.cfg.InviteRequired {
+		if needInvite {
 			if err := useInvite(tx, in.InviteCode, did, s.now()); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package xrpc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -42,30 +43,43 @@ func (s *Server) updateHandle(w http.ResponseWriter, r *http.Request, a *Auth) e
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	acct, err := s.loadAccount(a.DID)
+	if err := s.SetHandle(r.Context(), a.DID, in.Handle); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// SetHandle changes an account's handle: one under this server's domains,
+// or an outside domain that already resolves to the DID. For a did:plc the
+// change is published to the PLC directory first, then stored and
+// announced with an #identity event.
+func (s *Server) SetHandle(ctx context.Context, did, raw string) error {
+	acct, err := s.loadAccount(did)
 	if err != nil {
 		return err
 	}
-	handle := strings.ToLower(strings.TrimSpace(in.Handle))
+	handle := strings.ToLower(strings.TrimSpace(raw))
 	if _, err := s.checkHandle(handle); err != nil {
 		// Not under our domains: the handle must already resolve to the DID.
 		h, perr := identity.ParseHandle(handle)
 		if perr != nil {
-			return errorf(http.StatusBadRequest, "InvalidHandle", "Invalid handle: %q", in.Handle)
+			return errorf(http.StatusBadRequest, "InvalidHandle", "Invalid handle: %q", raw)
 		}
 		if s.resolver == nil {
 			return err
 		}
-		got, rerr := s.resolver.ResolveHandle(r.Context(), string(h))
-		if rerr != nil || got != a.DID {
-			return errorf(http.StatusBadRequest, "InvalidHandle", "External handle did not resolve to %s: add a DNS TXT record _atproto.%s with \"did=%s\"", a.DID, h, a.DID)
+		s.resolver.Forget(string(h)) // the owner may just have added the record
+		got, rerr := s.resolver.ResolveHandle(ctx, string(h))
+		if rerr != nil || got != did {
+			return errorf(http.StatusBadRequest, "InvalidHandle", "External handle did not resolve to %s: add a DNS TXT record _atproto.%s with \"did=%s\"", did, h, did)
 		}
 	}
 	if handle == acct.Handle {
-		return ok(w, map[string]any{})
+		return nil
 	}
 	err = s.db.View(func(tx *store.Tx) error {
-		if other, err := tx.AccountByHandle(handle); err == nil && other.DID != a.DID {
+		if other, err := tx.AccountByHandle(handle); err == nil && other.DID != did {
 			return errorf(http.StatusBadRequest, "HandleNotAvailable", "Handle already taken: %s", handle)
 		}
 		return nil
@@ -73,13 +87,13 @@ func (s *Server) updateHandle(w http.ResponseWriter, r *http.Request, a *Auth) e
 	if err != nil {
 		return err
 	}
-	if strings.HasPrefix(a.DID, "did:plc:") {
-		if err := s.publishHandle(r, acct, handle); err != nil {
+	if strings.HasPrefix(did, "did:plc:") {
+		if err := s.publishHandle(ctx, acct, handle); err != nil {
 			return err
 		}
 	}
-	err = s.db.Update(r.Context(), func(tx *store.Tx) error {
-		old, err := tx.Account(a.DID)
+	return s.db.Update(ctx, func(tx *store.Tx) error {
+		old, err := tx.Account(did)
 		if err != nil {
 			return err
 		}
@@ -90,19 +104,14 @@ func (s *Server) updateHandle(w http.ResponseWriter, r *http.Request, a *Auth) e
 		} else if err != nil {
 			return err
 		}
-		return s.emitIdentity(tx, a.DID, handle)
+		return s.emitIdentity(tx, did, handle)
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
 }
 
 // publishHandle sends a PLC operation that changes alsoKnownAs, signed
 // with the server's rotation key and chained to the latest operation.
-func (s *Server) publishHandle(r *http.Request, acct *store.Account, handle string) error {
-	last, err := s.plc.LastOp(r.Context(), acct.DID)
+func (s *Server) publishHandle(ctx context.Context, acct *store.Account, handle string) error {
+	last, err := s.plc.LastOp(ctx, acct.DID)
 	if err != nil {
 		return errorf(http.StatusBadGateway, "UpstreamFailure", "could not read the DID's PLC log: %v", err)
 	}
@@ -113,7 +122,7 @@ func (s *Server) publishHandle(r *http.Request, acct *store.Account, handle stri
 	if err := op.Sign(s.rotation); err != nil {
 		return err
 	}
-	if err := s.plc.Submit(r.Context(), acct.DID, op); err != nil {
+	if err := s.plc.Submit(ctx, acct.DID, op); err != nil {
 		return errorf(http.StatusBadGateway, "UpstreamFailure", "the PLC directory refused the handle change: %v", err)
 	}
 	return nil

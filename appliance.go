@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/hearth-pds/hearth/identity"
+	"github.com/hearth-pds/hearth/repo"
+	"github.com/hearth-pds/hearth/store"
+	"github.com/hearth-pds/hearth/web"
+	"github.com/hearth-pds/hearth/xrpc"
+	"github.com/hearth-pds/hearth/xrpc/stream"
+)
+
+// Settings the wizard keeps in the data file (meta bucket).
+const (
+	metaHostname = "setting.hostname"
+	metaOwner    = "setting.owner"
+	metaStats    = "stats.history"
+)
+
+// appliance implements web.Backend over the running server. bind swaps in
+// the server of each (re)start.
+type appliance struct {
+	db        *store.DB
+	log       *slog.Logger
+	started   time.Time
+	setupCode string
+
+	mu      sync.Mutex
+	cfg     config
+	srv     *xrpc.Server
+	crawler *stream.Crawler
+	reload  chan struct{}
+}
+
+var _ web.Backend = (*appliance)(nil)
+
+func (a *appliance) bind(cfg config, srv *xrpc.Server, crawler *stream.Crawler, reload chan struct{}) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg, a.srv, a.crawler, a.reload = cfg, srv, crawler, reload
+}
+
+func (a *appliance) server() (*xrpc.Server, config) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.srv, a.cfg
+}
+
+func (a *appliance) meta(name string) string {
+	var v string
+	a.db.View(func(tx *store.Tx) error {
+		v = string(tx.Meta(name))
+		return nil
+	})
+	return v
+}
+
+// effective applies the wizard's stored hostname unless a flag or the
+// environment set one.
+func (a *appliance) effective(cfg config) config {
+	if h := a.meta(metaHostname); h != "" && !cfg.explicit["hostname"] {
+		cfg.Hostname = h
+		cfg.derive()
+	}
+	return cfg
+}
+
+func newSetupCode() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyz23456789" // no look-alikes
+	b := make([]byte, 10)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:5]) + "-" + string(b[5:])
+}
+
+func (a *appliance) Owner() (string, bool) {
+	o := a.meta(metaOwner)
+	return o, o != ""
+}
+
+func (a *appliance) SetupCode() string {
+	if _, done := a.Owner(); done {
+		return ""
+	}
+	return a.setupCode
+}
+
+func (a *appliance) Hostname() (string, bool) {
+	_, cfg := a.server()
+	return cfg.Hostname, cfg.explicit["hostname"] || a.meta(metaHostname) != ""
+}
+
+func (a *appliance) SaveHostname(ctx context.Context, host string) error {
+	host = strings.ToLower(strings.TrimSpace(host))
+	if host != "localhost" {
+		if _, err := identity.ParseHandle(host); err != nil {
+			return fmt.Errorf("%q is not a hostname", host)
+		}
+	}
+	if err := a.db.Update(ctx, func(tx *store.Tx) error { return tx.SetMeta(metaHostname, []byte(host)) }); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	reload := a.reload
+	a.mu.Unlock()
+	// Restart after this response has been written.
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		select {
+		case reload <- struct{}{}:
+		default:
+		}
+	}()
+	return nil
+}
+
+func (a *appliance) CheckAddress(ctx context.Context, host string) web.AddressReport {
+	rep := web.AddressReport{Host: host}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(ctx, host)
+	if err != nil {
+		rep.Err = err.Error()
+	}
+	rep.Addresses = addrs
+	local := map[string]bool{}
+	if ifs, err := net.InterfaceAddrs(); err == nil {
+		for _, x := range ifs {
+			if n, ok := x.(*net.IPNet); ok && !n.IP.IsLoopback() {
+				rep.Local = append(rep.Local, n.IP.String())
+				local[n.IP.String()] = true
+			}
+		}
+	}
+	for _, ad := range addrs {
+		if local[ad] {
+			rep.PointsHere = true
+		}
+	}
+	return rep
+}
+
+func (a *appliance) HandleDomains() []string {
+	_, cfg := a.server()
+	return splitList(cfg.HandleDomains)
+}
+
+func (a *appliance) CreateOwner(ctx context.Context, handle, email, password string) (string, error) {
+	srv, _ := a.server()
+	did, err := srv.CreateOwner(ctx, handle, email, password)
+	if err != nil {
+		return "", err
+	}
+	return did, a.db.Update(ctx, func(tx *store.Tx) error { return tx.SetMeta(metaOwner, []byte(did)) })
+}
+
+func (a *appliance) ClaimHandle(ctx context.Context, did, handle string) error {
+	srv, _ := a.server()
+	if err := srv.SetHandle(ctx, did, handle); err != nil {
+		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "400 InvalidHandle: "))
+	}
+	return nil
+}
+
+func (a *appliance) Login(ctx context.Context, identifier, password string) bool {
+	srv, cfg := a.server()
+	if identifier == "admin" {
+		return cfg.AdminPassword != "" && password == cfg.AdminPassword
+	}
+	owner, ok := a.Owner()
+	if !ok {
+		return false
+	}
+	// Only the owner may use the status page.
+	var acct *store.Account
+	a.db.View(func(tx *store.Tx) error {
+		acct, _ = tx.Account(owner)
+		return nil
+	})
+	if acct == nil || (identifier != acct.DID && !strings.EqualFold(identifier, acct.Handle) && !strings.EqualFold(identifier, acct.Email)) {
+		srv.CheckPassword(owner+"-nobody", password) // same cost either way
+		return false
+	}
+	return srv.CheckPassword(owner, password)
+}
+
+func (a *appliance) Status(ctx context.Context) web.Status {
+	srv, _ := a.server()
+	st := web.Status{Version: version, Uptime: time.Since(a.started).Round(time.Second), Subscribers: srv.Subscribers()}
+	st.BlobCount, st.BlobBytes = srv.Blobs().Totals()
+	if fi, err := os.Stat(a.db.Path()); err == nil {
+		st.FileBytes = fi.Size()
+	}
+	a.db.View(func(tx *store.Tx) error {
+		st.LastSeq = tx.LastSeq()
+		json.Unmarshal(tx.Meta(metaStats), &st.History)
+		return tx.Accounts(func(acct *store.Account) error {
+			as := web.AccountStatus{DID: acct.DID, Handle: acct.Handle}
+			if r, err := tx.Repo(acct.DID); err == nil {
+				_, as.RepoBytes, as.Records = r.Stats()
+			}
+			st.Accounts = append(st.Accounts, as)
+			return nil
+		})
+	})
+	a.mu.Lock()
+	crawler := a.crawler
+	a.mu.Unlock()
+	for _, r := range crawler.Status() {
+		st.Relays = append(st.Relays, web.RelayStatus{Relay: r.Relay, LastOK: r.LastOK, LastErr: r.LastErr})
+	}
+	return st
+}
+
+func (a *appliance) CreateInvite(ctx context.Context) (string, error) {
+	srv, _ := a.server()
+	return srv.CreateInvite(ctx)
+}
+
+// Backup streams the whole file from one read transaction: a consistent
+// copy while the server keeps running.
+func (a *appliance) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := a.db.Bolt().View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+func (a *appliance) ExportRepo(ctx context.Context, did string, w io.Writer) error {
+	return a.db.View(func(tx *store.Tx) error { return repo.ExportCAR(tx, w, did, "") })
+}
+
+func (a *appliance) PublicURL() string {
+	_, cfg := a.server()
+	return cfg.PublicURL
+}
+
+// sampleStats records total records and file size every hour for the status
+// page's chart, keeping 30 days.
+func sampleStats(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		s := web.Sample{Time: time.Now().UTC()}
+		if fi, err := os.Stat(db.Path()); err == nil {
+			s.FileBytes = fi.Size()
+		}
+		err := db.Update(ctx, func(tx *store.Tx) error {
+			n := 0
+			tx.Repos("", func(r *store.Repo) error { n += r.RecordCount(); return nil })
+			s.Records = n
+			var hist []web.Sample
+			json.Unmarshal(tx.Meta(metaStats), &hist)
+			hist = append(hist, s)
+			if len(hist) > 24*30 {
+				hist = hist[len(hist)-24*30:]
+			}
+			raw, _ := json.Marshal(hist)
+			return tx.SetMeta(metaStats, raw)
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("recording stats failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
