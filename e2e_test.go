@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -30,5 +31,32 @@ func TestE2EBlueskyClient(t *testing.T) {
 	}
 	for _, s := range summary.Steps {
 		t.Log(s)
+	}
+}
+
+// TestE2EWizardInBrowser walks the setup wizard in Debian's chromium with
+// playwright-core, posts as the new owner, and checks the downloaded backup
+// (see e2e/wizard.mjs; screenshots land in e2e/artifacts/).
+func TestE2EWizardInBrowser(t *testing.T) {
+	e2e.Node(t)
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("HEARTH_E2E") == "1" {
+			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
+		}
+		t.Skip("chromium not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "hearth")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var summary struct {
+		OK    bool     `json:"ok"`
+		Steps []string `json:"steps"`
+	}
+	e2e.Run(t, &summary, "wizard.mjs", bin)
+	if !summary.OK || len(summary.Steps) != 5 {
+		t.Fatalf("wizard run: %+v", summary)
 	}
 }

@@ -425,23 +425,28 @@ func humanBytes(n any) string {
 	return fmt.Sprintf("%.1f %s", v, units[i])
 }
 
-// chart draws records over time as an inline SVG polyline.
+// chart draws records and file size over time as inline SVG lines, each
+// scaled to its own maximum.
 func chart(samples []Sample) template.HTML {
 	if len(samples) < 2 {
 		return template.HTML(`<p class="muted">The chart fills in as Hearth keeps hourly samples.</p>`)
 	}
 	const w, h = 600.0, 120.0
 	t0, t1 := samples[0].Time, samples[len(samples)-1].Time
-	span := t1.Sub(t0).Seconds()
-	maxR := 1
+	span := max(t1.Sub(t0).Seconds(), 1)
+	maxR, maxB := 1, int64(1)
 	for _, s := range samples {
-		maxR = max(maxR, s.Records)
+		maxR, maxB = max(maxR, s.Records), max(maxB, s.FileBytes)
 	}
-	var pts strings.Builder
+	var recs, size strings.Builder
 	for _, s := range samples {
-		x := w * s.Time.Sub(t0).Seconds() / max(span, 1)
-		y := h - h*float64(s.Records)/float64(maxR)
-		fmt.Fprintf(&pts, "%.1f,%.1f ", x, y)
+		x := w * s.Time.Sub(t0).Seconds() / span
+		fmt.Fprintf(&recs, "%.1f,%.1f ", x, h-h*float64(s.Records)/float64(maxR))
+		fmt.Fprintf(&size, "%.1f,%.1f ", x, h-h*float64(s.FileBytes)/float64(maxB))
 	}
-	return template.HTML(fmt.Sprintf(`<svg viewBox="0 0 600 120" role="img" aria-label="records over time, up to %d"><polyline fill="none" stroke="currentColor" stroke-width="2" points="%s"/></svg>`, maxR, pts.String()))
+	return template.HTML(fmt.Sprintf(`<svg viewBox="0 0 600 120" role="img" aria-label="records (up to %d) and data file size (up to %s) over time">`+
+		`<polyline fill="none" stroke="currentColor" stroke-width="2" points="%s"/>`+
+		`<polyline fill="none" stroke="#2563eb" stroke-width="2" stroke-dasharray="4 3" points="%s"/></svg>`+
+		`<p class="muted">Solid: records (max %d). Dashed: data file (max %s).</p>`,
+		maxR, humanBytes(maxB), recs.String(), size.String(), maxR, humanBytes(maxB)))
 }

@@ -42,7 +42,7 @@ func main() {
 	cmd.Env = append(os.Environ(),
 		"HEARTH_DATA="+dir, fmt.Sprintf("HEARTH_LISTEN=127.0.0.1:%d", port),
 		"HEARTH_HOSTNAME=localhost", "HEARTH_PUBLIC_URL="+base, "HEARTH_HANDLE_DOMAINS=.test",
-		"HEARTH_PLC_URL="+plc, "HEARTH_INVITE_REQUIRED=false", "HEARTH_RELAYS=", "HEARTH_DEV=true", "HEARTH_RATE_LIMITS=false")
+		"HEARTH_PLC_URL="+plc, "HEARTH_INVITE_REQUIRED=false", "HEARTH_RELAYS=http://127.0.0.1:9", "HEARTH_DEV=true", "HEARTH_RATE_LIMITS=false")
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}

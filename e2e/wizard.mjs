@@ -1,0 +1,133 @@
+// A person with only the binary: a real browser (Debian's chromium driven by
+// playwright-core) walks the setup wizard on a fresh data folder, then the
+// new owner logs in with @atproto/api and posts, then the browser opens the
+// status page and downloads a backup that must be a bbolt file holding that
+// post. Screenshots of each step go to e2e/artifacts/.
+//
+//   node wizard.mjs <hearth-binary>
+import { spawn } from 'node:child_process'
+import http from 'node:http'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import assert from 'node:assert/strict'
+import { chromium } from 'playwright-core'
+import { AtpAgent } from '@atproto/api'
+import { startPLC } from './plc-server.mjs'
+
+const binary = process.argv[2]
+const artifacts = path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts')
+mkdirSync(artifacts, { recursive: true })
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = http.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port
+      s.close(() => resolve(p))
+    })
+  })
+}
+
+async function main() {
+  const plc = await startPLC()
+  const crawls = []
+  const relay = http.createServer((req, res) => { crawls.push(req.url); res.end('{}') })
+  await new Promise((r) => relay.listen(0, '127.0.0.1', r))
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const data = mkdtempSync(path.join(tmpdir(), 'hearth-wizard-'))
+  let logs = ''
+  const proc = spawn(binary, [], {
+    env: { ...process.env, HEARTH_DATA: data, HEARTH_LISTEN: `127.0.0.1:${port}`, HEARTH_PLC_URL: plc.url, HEARTH_RELAYS: `http://127.0.0.1:${relay.address().port}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  proc.stdout.on('data', (d) => (logs += d))
+  proc.stderr.on('data', (d) => (logs += d))
+  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)))
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  const steps = []
+  try {
+    for (let i = 0; i < 100 && !/setup_code=/.test(logs); i++) await sleep(50)
+    const code = logs.match(/setup_code=(\S+)/)?.[1]
+    assert.ok(code, 'setup code in the log')
+    const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 390, height: 844 } }) // a phone
+    let page = await ctx.newPage()
+    const shot = async (name) => {
+      await page.screenshot({ path: path.join(artifacts, `${steps.length + 1}-${name}.png`), fullPage: true })
+      steps.push(name)
+    }
+
+    await page.goto(url + '/')
+    await page.getByText('setup code').first().waitFor()
+    await shot('setup-code')
+    await page.fill('#code', 'wrong-code')
+    await page.click('button:has-text("Continue")')
+    await page.getByText('not the setup code').waitFor()
+    await page.fill('#code', code)
+    await page.click('button:has-text("Continue")')
+    await page.getByText('Your address').waitFor()
+    await page.fill('#hostname', 'pds.hearth.dev')
+    await page.click('button:has-text("Check")')
+    await page.getByText('What Hearth sees').waitFor()
+    await shot('address')
+    await page.click('button:has-text("Use this name")')
+    await sleep(1000) // the server restarts with the new hostname
+    await page.goto(url + '/setup')
+    await page.getByText('Your account').waitFor()
+    await page.fill('#name', 'owner')
+    await page.fill('#email', 'owner@example.com')
+    await page.fill('#password', 'Correct Horse 42!')
+    await page.fill('#password2', 'Correct Horse 42!')
+    assert.ok(Number(await page.$eval('#strength', (m) => m.value)) >= 3, 'strength meter moves')
+    await shot('owner')
+    await page.click('button:has-text("Create my account")')
+    await page.getByText('Done').waitFor()
+    const hosting = await page.textContent('.big code')
+    assert.equal(hosting, 'https://pds.hearth.dev')
+    assert.ok((await page.textContent('main')).includes('127.0.0.1'), 'the done page lists the relay')
+    await shot('done')
+
+    // The owner posts from a client.
+    const agent = new AtpAgent({ service: url })
+    await agent.login({ identifier: 'owner.pds.hearth.dev', password: 'Correct Horse 42!' })
+    // The session names the public address (https://pds.hearth.dev); this
+    // test has no DNS for it, so keep talking to the loopback address.
+    agent.sessionManager.pdsUrl = new URL(url)
+    const text = 'first post from my own Hearth ' + Date.now()
+    await agent.post({ text, createdAt: new Date().toISOString() })
+
+    // The status page from another browser session: it needs a login.
+    const ctx2 = await browser.newContext({ acceptDownloads: true })
+    const page2 = await ctx2.newPage()
+    await page2.goto(url + '/status')
+    await page2.waitForURL(/\/login/)
+    page = page2
+    await page.fill('#identifier', 'owner.pds.hearth.dev')
+    await page.fill('#password', 'Correct Horse 42!')
+    await page.click('button:has-text("Log in")')
+    await page.getByText('owner.pds.hearth.dev').first().waitFor()
+    await shot('status')
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download a backup')])
+    const file = readFileSync(await download.path())
+    assert.equal(file.readUInt32LE(16), 0xed0cdaed, 'backup starts with the bbolt magic')
+    assert.ok(file.includes(Buffer.from(text)), 'backup holds the post')
+    console.log(JSON.stringify({ ok: true, steps, backupBytes: file.length }))
+  } finally {
+    await browser.close()
+    proc.kill('SIGTERM')
+    await exited
+    plc.server.close()
+    relay.close()
+    rmSync(data, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  console.error(err?.stack ?? err)
+  process.exit(1)
+})
