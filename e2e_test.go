@@ -15,12 +15,7 @@ import (
 // @atproto/repo check every firehose commit (see e2e/client.mjs).
 func TestE2EBlueskyClient(t *testing.T) {
 	e2e.Node(t)
-	bin := filepath.Join(t.TempDir(), "hearth")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(build.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildHearth(t)
 	var summary struct {
 		OK    bool     `json:"ok"`
 		Steps []string `json:"steps"`
@@ -45,12 +40,7 @@ func TestE2EWizardInBrowser(t *testing.T) {
 		}
 		t.Skip("chromium not installed")
 	}
-	bin := filepath.Join(t.TempDir(), "hearth")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(build.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildHearth(t)
 	var summary struct {
 		OK    bool     `json:"ok"`
 		Steps []string `json:"steps"`
@@ -59,4 +49,16 @@ func TestE2EWizardInBrowser(t *testing.T) {
 	if !summary.OK || len(summary.Steps) != 5 {
 		t.Fatalf("wizard run: %+v", summary)
 	}
+}
+
+// buildHearth builds the daemon as a static binary for a test to run.
+func buildHearth(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hearth")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
 }
