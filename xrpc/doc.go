@@ -1,9 +1,14 @@
 // Package xrpc is Hearth's HTTP face: the XRPC router, its error format,
-// authentication of callers, rate limits, and the handlers of the
-// com.atproto.* methods Hearth serves itself (server, repo, sync, identity).
+// authentication of callers, rate limits, the handlers of the methods Hearth
+// serves itself (com.atproto server, repo, sync and identity; blobs; the
+// app.bsky preferences), and the proxy that forwards every other method to
+// the AppView, chat or moderation service — or the atproto-proxy target —
+// with a service-auth token, merging the caller's newest records into the
+// answers the caller expects to see them in (read-after-write).
 //
 // Handlers are thin: they parse and check the request, then call into
-// package repo for repository changes (one store transaction each) and into
+// package repo for repository changes (one store transaction each, which
+// also counts blob references and appends the firehose event) and into
 // package store for account state. XRPC error names and status codes are
 // decided here and nowhere else.
 package xrpc
