@@ -217,3 +217,21 @@ func TestLoginIsPadded(t *testing.T) {
 		}
 	}
 }
+
+func TestCORSPreflight(t *testing.T) {
+	e := newEnv(t)
+	req, _ := http.NewRequest("OPTIONS", e.http.URL+"/xrpc/com.atproto.repo.createRecord", nil)
+	req.Header.Set("Origin", "https://bsky.app")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "authorization,content-type,atproto-proxy")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	h := res.Header
+	if res.StatusCode != 204 || h.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(h.Get("Access-Control-Allow-Headers"), "authorization") || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Fatalf("preflight: %d %v", res.StatusCode, h)
+	}
+}
