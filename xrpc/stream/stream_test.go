@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -177,22 +179,44 @@ func TestFutureAndOutdatedCursor(t *testing.T) {
 }
 
 func TestSlowConsumerIsDropped(t *testing.T) {
-	e := newStreamEnv(t, Options{MaxLag: 50, WriteTimeout: 300 * time.Millisecond})
-	c := e.dial("")
-	time.Sleep(50 * time.Millisecond)
-	// The consumer never reads; big frames fill the socket buffers.
-	big := strings.Repeat("x", 200)
-	for i := 0; i < 2000; i++ {
-		e.identity(fmt.Sprintf("%s%d.test", big[:50], i))
+	// No lag limit: only the write timeout can drop this consumer.
+	e := newStreamEnv(t, Options{MaxLag: 1 << 30, WriteTimeout: 300 * time.Millisecond})
+	// A client with a tiny, fixed receive buffer that never reads, so the
+	// server's writes block once its own send buffer (at most a few MiB) fills.
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err == nil {
+			c.(*net.TCPConn).SetReadBuffer(4096)
+		}
+		return c, err
+	}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, e.url+"/xrpc/com.atproto.sync.subscribeRepos", &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	defer c.CloseNow()
+	time.Sleep(50 * time.Millisecond)
+	handle := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + ".test"
+	for batch := 0; batch < 60 && e.srv.Subscribers() > 0; batch++ {
+		e.db.Update(context.Background(), func(tx *store.Tx) error {
+			for i := 0; i < 500; i++ {
+				if err := e.emit.Identity(tx, "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", handle); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	deadline := time.Now().Add(20 * time.Second)
 	for e.srv.Subscribers() > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if n := e.srv.Subscribers(); n != 0 {
-		t.Fatalf("slow consumer still connected (%d subscribers)", n)
+		t.Fatalf("a consumer that stopped reading is still connected (%d subscribers)", n)
 	}
-	_ = c
 }
 
 func TestLaggingConsumerGetsConsumerTooSlow(t *testing.T) {

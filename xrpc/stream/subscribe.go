@@ -42,9 +42,12 @@ type Server struct {
 	cache frameCache
 	subs  atomic.Int64
 
+	// closeMu orders Close after every conns.Add: a WaitGroup's Add must
+	// happen before its Wait.
+	closeMu sync.Mutex
+	closed  bool
 	closing chan struct{}
 	conns   sync.WaitGroup
-	once    sync.Once
 }
 
 // NewServer builds a stream server over db.
@@ -93,8 +96,24 @@ func (s *Server) Subscribers() int { return int(s.subs.Load()) }
 
 // Close disconnects every subscriber and waits for them to go.
 func (s *Server) Close() {
-	s.once.Do(func() { close(s.closing) })
+	s.closeMu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closing)
+	}
+	s.closeMu.Unlock()
 	s.conns.Wait()
+}
+
+// track registers a connection unless the server is closing.
+func (s *Server) track() bool {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns.Add(1)
+	return true
 }
 
 type frameCache struct {
@@ -176,11 +195,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		cursor = n
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-	if err != nil {
+	if !s.track() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	s.conns.Add(1)
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		s.conns.Done()
+		return
+	}
 	s.subs.Add(1)
 	defer func() {
 		s.subs.Add(-1)
