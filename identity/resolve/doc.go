@@ -1,5 +1,17 @@
-// Package resolve finds DID documents (did:plc through a PLC directory,
-// did:web over HTTPS) and resolves handles to DIDs (DNS TXT _atproto, then
-// https://<handle>/.well-known/atproto-did), with timeouts, size limits and a
-// small TTL cache.
+// Package resolve finds DID documents and resolves handles to DIDs.
+//
+// A did:plc is read from a PLC directory, a did:web from
+// https://<host>/.well-known/did.json. A handle resolves through a DNS TXT
+// record _atproto.<handle> holding "did=<DID>" (exactly one distinct
+// answer), or failing that through https://<handle>/.well-known/atproto-did.
+//
+// Everything fetched is untrusted: each step has a timeout, each body a size
+// limit, and outside development mode only https:// and public host names
+// are used, so a handle or did:web cannot point the server at itself or at
+// the local network. Answers are kept in a small in-memory cache, bounded in
+// size and time.
+//
+// Resolution proves only what the named host or directory claims. A handle
+// belongs to a DID when the DID's document also names the handle: callers
+// check both directions.
 package resolve

@@ -8,114 +8,73 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hearth-pds/hearth/identity"
-	"github.com/hearth-pds/hearth/identity/keys"
 )
 
-// Sentinel errors.
+// Sentinel errors. A network failure or timeout is none of these: it is
+// returned wrapped as it came, since it says nothing about the name.
 var (
+	// ErrNotFound: the name has no DID or document (HTTP 404, no record).
 	ErrNotFound = errors.New("resolve: not found")
-	ErrInvalid  = errors.New("resolve: invalid answer")
+	// ErrDeactivated: the DID existed and was deactivated (HTTP 410, a PLC
+	// tombstone). It matches ErrNotFound too.
+	ErrDeactivated = fmt.Errorf("%w: deactivated", ErrNotFound)
+	// ErrInvalid: the name, or the answer about it, is malformed or
+	// ambiguous (conflicting TXT records, a document for another DID).
+	ErrInvalid = errors.New("resolve: invalid")
 )
 
-// Document is a DID document, as far as atproto reads it.
-type Document struct {
-	Context            any                  `json:"@context,omitempty"`
-	ID                 string               `json:"id"`
-	AlsoKnownAs        []string             `json:"alsoKnownAs,omitempty"`
-	VerificationMethod []VerificationMethod `json:"verificationMethod,omitempty"`
-	Service            []Service            `json:"service,omitempty"`
-}
+// Defaults for the zero values of Resolver's fields.
+const (
+	DefaultPLCURL     = "https://plc.directory"
+	DefaultTTL        = 10 * time.Minute
+	DefaultMaxEntries = 4096
+	DefaultTimeout    = 10 * time.Second
+	DefaultDNSTimeout = 3 * time.Second
+)
 
-// VerificationMethod is a key entry.
-type VerificationMethod struct {
-	ID                 string `json:"id"`
-	Type               string `json:"type"`
-	Controller         string `json:"controller"`
-	PublicKeyMultibase string `json:"publicKeyMultibase"`
-}
+// Size limits of answers. A DID document of atproto is a few hundred bytes;
+// a PLC operation is capped at 7500 bytes of CBOR.
+const (
+	maxDocument  = 64 << 10
+	maxWellKnown = 4 << 10
+	maxRedirects = 5
+)
 
-// Service is a service entry.
-type Service struct {
-	ID              string `json:"id"`
-	Type            string `json:"type"`
-	ServiceEndpoint any    `json:"serviceEndpoint"`
-}
-
-func (d *Document) matches(id, frag string) bool {
-	return id == "#"+frag || id == d.ID+"#"+frag
-}
-
-// Handle is the first at:// alias.
-func (d *Document) Handle() (string, bool) {
-	for _, a := range d.AlsoKnownAs {
-		if h, ok := strings.CutPrefix(a, "at://"); ok {
-			return h, true
-		}
-	}
-	return "", false
-}
-
-// SigningKey is the #atproto verification key.
-func (d *Document) SigningKey() (keys.PublicKey, error) {
-	for _, vm := range d.VerificationMethod {
-		if !d.matches(vm.ID, "atproto") {
-			continue
-		}
-		switch vm.Type {
-		case "Multikey":
-			return keys.ParseMultibase(vm.PublicKeyMultibase)
-		case "EcdsaSecp256k1VerificationKey2019":
-			return keys.ParseMultibaseBare(vm.PublicKeyMultibase, keys.K256)
-		case "EcdsaSecp256r1VerificationKey2019":
-			return keys.ParseMultibaseBare(vm.PublicKeyMultibase, keys.P256)
-		}
-		return nil, fmt.Errorf("%w: key type %q", ErrInvalid, vm.Type)
-	}
-	return nil, fmt.Errorf("%w: no #atproto key", ErrNotFound)
-}
-
-// Service returns the endpoint of the service with that id ("atproto_pds"
-// or "#atproto_pds").
-func (d *Document) ServiceEndpoint(id string) (string, bool) {
-	id = strings.TrimPrefix(id, "#")
-	for _, s := range d.Service {
-		if d.matches(s.ID, id) {
-			if ep, ok := s.ServiceEndpoint.(string); ok {
-				return ep, true
-			}
-		}
-	}
-	return "", false
-}
-
-// PDSEndpoint is the #atproto_pds endpoint.
-func (d *Document) PDSEndpoint() (string, bool) { return d.ServiceEndpoint("atproto_pds") }
-
-// Resolver resolves DIDs and handles. The zero value works, with defaults.
+// Resolver resolves DIDs and handles. The zero value is ready to use, with
+// the defaults above; set the fields before the first call and do not copy
+// a Resolver after.
 type Resolver struct {
-	PLCURL    string
-	HTTP      *http.Client
+	// PLCURL is the PLC directory, DefaultPLCURL if empty. It is trusted
+	// configuration: it may be a local address even outside Dev.
+	PLCURL string
+	// HTTP makes the requests; a client with DefaultTimeout if nil. Its
+	// redirect policy is narrowed per request (see Dev).
+	HTTP *http.Client
+	// LookupTXT answers DNS TXT queries; net.DefaultResolver's if nil.
 	LookupTXT func(ctx context.Context, name string) ([]string, error)
-	TTL       time.Duration
-	Dev       bool // http:// and localhost allowed for did:web and handles
-	Now       func() time.Time
+	// TTL is how long an answer is kept; DefaultTTL if zero.
+	TTL time.Duration
+	// MaxEntries bounds the cache; DefaultMaxEntries if zero.
+	MaxEntries int
+	// Timeout bounds each HTTP fetch; DefaultTimeout if zero.
+	Timeout time.Duration
+	// DNSTimeout bounds the TXT lookup; DefaultDNSTimeout if zero.
+	DNSTimeout time.Duration
+	// Dev allows http:// and local hosts (localhost, private addresses,
+	// .test …) for did:web and handles, and a port in did:web:localhost%3A….
+	// Otherwise those fetches, and any redirect they follow, must be https
+	// to a public host name.
+	Dev bool
+	// Now is the clock of the cache; time.Now if nil.
+	Now func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cached
+	cache cache
 }
-
-type cached struct {
-	doc   *Document
-	did   string
-	until time.Time
-}
-
-const maxCache = 1024
 
 func (r *Resolver) now() time.Time {
 	if r.Now != nil {
@@ -124,208 +83,281 @@ func (r *Resolver) now() time.Time {
 	return time.Now()
 }
 
-func (r *Resolver) lookup(key string) (cached, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, ok := r.cache[key]
-	if ok && r.now().After(c.until) {
-		delete(r.cache, key)
-		return cached{}, false
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
 	}
-	return c, ok
+	return v
 }
 
-func (r *Resolver) store(key string, c cached) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cache == nil {
-		r.cache = map[string]cached{}
-	}
-	if len(r.cache) >= maxCache {
-		for k := range r.cache { // evict an arbitrary entry
-			delete(r.cache, k)
-			break
-		}
-	}
-	ttl := r.TTL
-	if ttl <= 0 {
-		ttl = 10 * time.Minute
-	}
-	c.until = r.now().Add(ttl)
-	r.cache[key] = c
+func (r *Resolver) remember(e *entry) {
+	e.until = r.now().Add(orDefault(r.TTL, DefaultTTL))
+	r.cache.put(e, orDefault(r.MaxEntries, DefaultMaxEntries))
 }
 
-// Forget drops cached answers for a DID or handle.
-func (r *Resolver) Forget(key string) {
-	r.mu.Lock()
-	delete(r.cache, "did:"+key)
-	delete(r.cache, "handle:"+key)
-	r.mu.Unlock()
+// Forget drops any cached answer for a DID or a handle, so that the next
+// lookup asks again: after the owner says they fixed their DNS, say.
+func (r *Resolver) Forget(didOrHandle string) {
+	r.cache.forget(didOrHandle, handleKey(strings.ToLower(didOrHandle)))
 }
 
-func (r *Resolver) client() *http.Client {
-	if r.HTTP != nil {
-		return r.HTTP
-	}
-	return &http.Client{Timeout: 10 * time.Second}
-}
+func handleKey(h string) string { return "handle:" + h }
 
-func (r *Resolver) getJSON(ctx context.Context, url string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	res, err := r.client().Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusGone {
-		return ErrNotFound
-	}
-	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("status %d", res.StatusCode)
-	}
-	return json.NewDecoder(io.LimitReader(res.Body, 256<<10)).Decode(v)
-}
-
-// ResolveDID fetches the DID document of did.
+// ResolveDID returns the DID document of a did:plc or did:web. The
+// document is shared with the cache: treat it as read-only.
 func (r *Resolver) ResolveDID(ctx context.Context, did string) (*Document, error) {
-	if c, ok := r.lookup("did:" + did); ok {
-		return c.doc, nil
+	if e, ok := r.cache.get(did, r.now()); ok {
+		return e.doc, nil
 	}
-	d, err := identity.ParseDID(did)
+	u, untrusted, err := r.documentURL(did)
 	if err != nil {
 		return nil, err
 	}
-	var url string
-	switch {
-	case d.IsPLC():
-		base := r.PLCURL
-		if base == "" {
-			base = "https://plc.directory"
-		}
-		url = strings.TrimSuffix(base, "/") + "/" + did
-	case d.IsWeb():
-		host := strings.TrimPrefix(did, "did:web:")
-		if strings.Contains(host, ":") {
-			return nil, fmt.Errorf("%w: did:web with a path is not supported", ErrInvalid)
-		}
-		host = strings.ReplaceAll(host, "%3A", ":")
-		scheme := "https://"
-		if r.Dev && isLocal(host) {
-			scheme = "http://"
-		} else if strings.Contains(host, ":") {
-			return nil, fmt.Errorf("%w: a port in did:web is only allowed in dev mode", ErrInvalid)
-		}
-		url = scheme + host + "/.well-known/did.json"
-	default:
-		return nil, fmt.Errorf("%w: DID method %q is not supported", ErrInvalid, d.Method())
-	}
-	var doc Document
-	if err := r.getJSON(ctx, url, &doc); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, did)
-		}
+	body, err := r.fetch(ctx, u, maxDocument, untrusted, "application/did+ld+json, application/json")
+	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", did, err)
 	}
-	if doc.ID != did {
-		return nil, fmt.Errorf("%w: document of %s names %q", ErrInvalid, did, doc.ID)
+	var doc Document
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("%w: document of %s: %w", ErrInvalid, did, err)
 	}
-	r.store("did:"+did, cached{doc: &doc})
+	if doc.ID != did {
+		return nil, fmt.Errorf("%w: document of %s is about %q", ErrInvalid, did, doc.ID)
+	}
+	r.remember(&entry{key: did, doc: &doc})
 	return &doc, nil
 }
 
-// ResolveHandle finds the DID a handle claims, by DNS TXT record
-// _atproto.<handle> ("did=…", exactly one) or, failing that, by
-// https://<handle>/.well-known/atproto-did.
+// documentURL says where the document of did lives, and whether the
+// address came from the DID's owner (and so gets the untrusted-host rules).
+func (r *Resolver) documentURL(did string) (u string, untrusted bool, err error) {
+	switch {
+	case strings.HasPrefix(did, "did:plc:"):
+		if _, err := identity.ParsePLC(did); err != nil {
+			return "", false, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return strings.TrimSuffix(orString(r.PLCURL, DefaultPLCURL), "/") + "/" + did, false, nil
+	case strings.HasPrefix(did, "did:web:"):
+		if _, err := identity.ParseWeb(did); err != nil {
+			return "", false, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		host, port, hasPort := strings.Cut(strings.TrimPrefix(did, "did:web:"), "%3A")
+		switch {
+		case hasPort && !r.Dev:
+			return "", false, fmt.Errorf("%w: %s: a port in did:web is for development only", ErrInvalid, did)
+		case hasPort && !validPort(port):
+			return "", false, fmt.Errorf("%w: %s: bad port", ErrInvalid, did)
+		case hasPort:
+			return "http://" + net.JoinHostPort(host, port) + "/.well-known/did.json", true, nil
+		case IsPublicHost(host):
+			return "https://" + host + "/.well-known/did.json", true, nil
+		case r.Dev:
+			return "http://" + host + "/.well-known/did.json", true, nil
+		}
+		return "", false, fmt.Errorf("%w: %s: not a public host name", ErrInvalid, did)
+	}
+	if _, err := identity.ParseDID(did); err != nil {
+		return "", false, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return "", false, fmt.Errorf("%w: %s: atproto uses did:plc and did:web only", ErrInvalid, did)
+}
+
+func validPort(p string) bool {
+	if len(p) == 0 || len(p) > 5 || p[0] == '0' {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+		n = n*10 + int(p[i]-'0')
+	}
+	return n <= 65535
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// ResolveHandle returns the DID a handle claims, from its DNS TXT record
+// _atproto.<handle> or else from https://<handle>/.well-known/atproto-did.
+// Several TXT records naming different DIDs are an error (ErrInvalid), not a
+// reason to try HTTPS. The caller must still check that the DID's document
+// names the handle back.
 func (r *Resolver) ResolveHandle(ctx context.Context, handle string) (string, error) {
-	h, err := identity.ParseHandle(strings.ToLower(handle))
+	parsed, err := identity.ParseHandle(handle)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if c, ok := r.lookup("handle:" + string(h)); ok {
-		return c.did, nil
+	h := string(parsed.Normalize())
+	if !r.Dev && !IsPublicHost(h) {
+		return "", fmt.Errorf("%w: handle %s is under a reserved or local name", ErrInvalid, h)
 	}
-	did, err := r.handleDNS(ctx, string(h))
-	if errors.Is(err, ErrInvalid) {
-		return "", err // conflicting records: ambiguous, not absent
+	if e, ok := r.cache.get(handleKey(h), r.now()); ok {
+		return e.did, nil
 	}
-	if err != nil || did == "" {
-		did, err = r.handleHTTP(ctx, string(h))
+	did, dnsErr := r.handleFromDNS(ctx, h)
+	if errors.Is(dnsErr, ErrInvalid) {
+		return "", dnsErr
 	}
-	if err != nil {
-		return "", err
+	if did == "" {
+		var err error
+		did, err = r.handleFromWellKnown(ctx, h)
+		if errors.Is(err, ErrInvalid) {
+			return "", err
+		}
+		if err != nil {
+			if dnsErr != nil {
+				err = fmt.Errorf("%w; DNS: %w", err, dnsErr)
+			}
+			return "", fmt.Errorf("%w: handle %s: %w", ErrNotFound, h, err)
+		}
 	}
-	r.store("handle:"+string(h), cached{did: did})
+	r.remember(&entry{key: handleKey(h), did: did})
 	return did, nil
 }
 
-func (r *Resolver) handleDNS(ctx context.Context, handle string) (string, error) {
+// handleFromDNS returns the DID of the single did= TXT record, "" if there
+// is none, or an error wrapping ErrInvalid if records disagree. Identical
+// duplicates count once; values that are not an atproto DID are ignored.
+func (r *Resolver) handleFromDNS(ctx context.Context, h string) (string, error) {
 	lookup := r.LookupTXT
 	if lookup == nil {
 		lookup = net.DefaultResolver.LookupTXT
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, orDefault(r.DNSTimeout, DefaultDNSTimeout))
 	defer cancel()
-	txts, err := lookup(ctx, "_atproto."+handle)
+	txts, err := lookup(ctx, "_atproto."+h)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("TXT _atproto.%s: %w", h, err)
 	}
-	var found []string
+	var found string
 	for _, t := range txts {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(t), "did="); ok {
-			if _, err := identity.ParseDID(v); err == nil {
-				found = append(found, v)
-			}
+		v, ok := strings.CutPrefix(t, "did=")
+		if !ok || !isAtprotoDID(v) {
+			continue
 		}
+		if found != "" && found != v {
+			return "", fmt.Errorf("%w: _atproto.%s names both %s and %s", ErrInvalid, h, found, v)
+		}
+		found = v
 	}
-	if len(found) > 1 {
-		return "", fmt.Errorf("%w: _atproto.%s has %d did= records", ErrInvalid, handle, len(found))
-	}
-	if len(found) == 0 {
-		return "", nil
-	}
-	return found[0], nil
+	return found, nil
 }
 
-func (r *Resolver) handleHTTP(ctx context.Context, handle string) (string, error) {
+func (r *Resolver) handleFromWellKnown(ctx context.Context, h string) (string, error) {
 	scheme := "https://"
-	if r.Dev && isLocal(handle) {
+	if r.Dev && !IsPublicHost(h) {
 		scheme = "http://"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+handle+"/.well-known/atproto-did", nil)
+	body, err := r.fetch(ctx, scheme+h+"/.well-known/atproto-did", maxWellKnown, true, "text/plain")
 	if err != nil {
 		return "", err
 	}
-	res, err := r.client().Do(req)
-	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v", ErrNotFound, handle, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode/100 != 2 {
-		return "", fmt.Errorf("%w: %s: status %d", ErrNotFound, handle, res.StatusCode)
-	}
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 2048+1))
 	did := strings.TrimSpace(string(body))
-	if _, err := identity.ParseDID(did); err != nil {
-		return "", fmt.Errorf("%w: %s: well-known answer is not a DID", ErrInvalid, handle)
+	if !isAtprotoDID(did) {
+		return "", fmt.Errorf("%w: https://%s/.well-known/atproto-did does not hold a DID", ErrInvalid, h)
 	}
 	return did, nil
 }
 
-func isLocal(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(host)
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".test") {
+// isAtprotoDID reports a syntactically valid did:plc or did:web, the only
+// methods atproto accepts.
+func isAtprotoDID(s string) bool {
+	if _, err := identity.ParsePLC(s); err == nil {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.IsLoopback() || ip.IsPrivate())
+	_, err := identity.ParseWeb(s)
+	return err == nil
+}
+
+// fetch GETs u and returns at most limit bytes of a 2xx answer. untrusted
+// marks an address chosen by whoever owns the name being resolved: it and
+// every redirect must then pass checkURL.
+func (r *Resolver) fetch(ctx context.Context, u string, limit int64, untrusted bool, accept string) ([]byte, error) {
+	if untrusted {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		if err := r.checkURL(parsed); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, orDefault(r.Timeout, DefaultTimeout))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	req.Header.Set("Accept", accept)
+	res, err := r.client(untrusted).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	switch {
+	case res.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("%w: %s answered %d", ErrNotFound, u, res.StatusCode)
+	case res.StatusCode == http.StatusGone:
+		return nil, fmt.Errorf("%w: %s answered %d", ErrDeactivated, u, res.StatusCode)
+	case res.StatusCode/100 != 2:
+		return nil, fmt.Errorf("%s answered %d", u, res.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", u, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%w: %s answered more than %d bytes", ErrInvalid, u, limit)
+	}
+	return body, nil
+}
+
+// client is r.HTTP, or a default, with its redirect policy narrowed: at most
+// maxRedirects hops, each to an address checkURL accepts when untrusted.
+// Copying an http.Client is cheap and shares its transport.
+func (r *Resolver) client(untrusted bool) *http.Client {
+	c := http.Client{Timeout: orDefault(r.Timeout, DefaultTimeout)}
+	if r.HTTP != nil {
+		c = *r.HTTP
+	}
+	next := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("more than %d redirects", maxRedirects)
+		}
+		if untrusted {
+			if err := r.checkURL(req.URL); err != nil {
+				return err
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &c
+}
+
+// checkURL holds an owner-chosen address to https and a public host name,
+// unless in development mode.
+func (r *Resolver) checkURL(u *url.URL) error {
+	if r.Dev {
+		if u.Scheme != "https" && u.Scheme != "http" {
+			return fmt.Errorf("%w: %s: scheme %q", ErrInvalid, u.Redacted(), u.Scheme)
+		}
+		return nil
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("%w: %s: https is required", ErrInvalid, u.Redacted())
+	}
+	if !IsPublicHost(u.Hostname()) {
+		return fmt.Errorf("%w: %s: not a public host name", ErrInvalid, u.Redacted())
+	}
+	return nil
 }
