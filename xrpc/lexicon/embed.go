@@ -2,24 +2,29 @@ package lexicon
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
 )
 
-// The official schemas (com.atproto, app.bsky, chat.bsky, tools.ozone),
-// copied unchanged from the atproto repository with their licenses.
+// The official schemas of the com.atproto, app.bsky, chat.bsky and
+// tools.ozone namespaces (and the few others upstream keeps under com),
+// copied unchanged from the atproto repository with their licences; see
+// schemas/SOURCE.md.
 //
 //go:embed schemas
 var schemasFS embed.FS
 
-// Default returns a catalog of the embedded official schemas.
+// Default returns a new catalog of the embedded official schemas. Each
+// call parses them afresh, so a caller may Add to its catalog without
+// affecting anyone else's.
 func Default() (*Catalog, error) {
 	sub, err := fs.Sub(schemasFS, "schemas")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lexicon: embedded schemas: %w", err)
 	}
 	c := NewCatalog()
 	if err := c.LoadFS(sub); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lexicon: embedded schemas: %w", err)
 	}
 	return c, nil
 }

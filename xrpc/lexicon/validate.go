@@ -1,9 +1,9 @@
 package lexicon
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hearth-pds/hearth/identity"
@@ -12,310 +12,400 @@ import (
 	"github.com/hearth-pds/hearth/repo/syntax"
 )
 
-// maxDepth bounds ref and nesting recursion on hostile input.
-const maxDepth = 64
+// maxDepth bounds recursion. Values from repo/dagcbor are already limited
+// in depth, but a caller may build deeper ones by hand.
+const maxDepth = 256
 
-// ValidateRecord checks value as a record of collection. It returns an
-// error wrapping ErrUnknownCollection when the catalog has no record
-// schema for it, and ErrInvalidRecord, naming the field, when the value
-// does not conform.
+// ValidationError reports data that does not conform to its schema: where
+// (Path, slash-separated from the root, such as "record/embed/images/0/alt")
+// and which rule it breaks (Msg, such as "must be at most 2000 graphemes").
+// It unwraps to the sentinel for what was being validated.
+type ValidationError struct {
+	Path string
+	Msg  string
+	kind error
+}
+
+func (e *ValidationError) Error() string { return e.Path + ": " + e.Msg }
+
+// Unwrap returns ErrInvalidRecord, ErrInvalidRecordKey, ErrInvalidParams,
+// ErrInvalidInput or ErrInvalidOutput.
+func (e *ValidationError) Unwrap() error { return e.kind }
+
+// step is one step of a path into the data: a property name, or an
+// array index when key is empty. The validator keeps the current path as
+// a stack, so descending costs no allocation and the path is only
+// formatted for an error.
+type step struct {
+	key string
+	idx int
+}
+
+// ValidateRecord checks value, a data-model value as repo/dagcbor produces
+// it, as a record of collection: an object whose $type is collection and
+// which conforms to the collection's record definition. It returns an
+// error wrapping ErrUnknownCollection when the catalog has no definition
+// for the collection (the caller decides whether that matters), and a
+// *ValidationError wrapping ErrInvalidRecord when the value does not
+// conform.
+//
+// Unknown fields are allowed, as the spec requires for schema evolution;
+// so are members of open unions whose $type the catalog does not know.
 func (c *Catalog) ValidateRecord(collection string, value any) error {
-	d, _, err := c.Def(collection, "")
-	if err != nil || d.Type != "record" {
+	d := c.defs[collection]
+	if d == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownCollection, collection)
+	}
+	v := newValidator(c, ErrInvalidRecord, "record")
+	if d.Type != "record" {
+		return v.fail("%s is a %s definition, not a record type", collection, d.Type)
 	}
 	m, ok := value.(map[string]any)
 	if !ok {
-		return fmt.Errorf("%w: a record must be an object", ErrInvalidRecord)
+		return v.wrongType("an object", value)
 	}
 	if t, _ := m["$type"].(string); t != collection {
-		return fmt.Errorf("%w: $type %q, want %q", ErrInvalidRecord, m["$type"], collection)
+		return v.failAt("$type", "must be %q", collection)
 	}
-	v := validator{cat: c}
-	if err := v.value(d.Record, m, "record", collection, 0); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidRecord, err)
-	}
-	return nil
+	return v.object(d.Record, m, 0)
 }
 
-// ValidateRecordKey checks rkey against the record's key type.
+// ValidateRecordKey checks rkey against the key type of collection's record
+// definition: "tid", "nsid", "literal:<value>", or "any" (any valid record
+// key). Like ValidateRecord, it returns an error wrapping
+// ErrUnknownCollection when the catalog has no definition for the
+// collection, and a *ValidationError wrapping ErrInvalidRecordKey when
+// rkey does not fit.
 func (c *Catalog) ValidateRecordKey(collection, rkey string) error {
-	d, _, err := c.Def(collection, "")
-	if err != nil || d.Type != "record" {
+	d := c.defs[collection]
+	if d == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownCollection, collection)
 	}
-	if _, err := syntax.ParseRecordKey(rkey); err != nil {
-		return err
+	v := newValidator(c, ErrInvalidRecordKey, "rkey")
+	if d.Type != "record" {
+		return v.fail("%s is a %s definition, not a record type", collection, d.Type)
 	}
+	if _, err := syntax.ParseRecordKey(rkey); err != nil {
+		return v.fail("%v", err)
+	}
+	var err error
 	switch {
 	case d.Key == "tid":
 		_, err = syntax.ParseTID(rkey)
 	case d.Key == "nsid":
 		_, err = syntax.ParseNSID(rkey)
 	case strings.HasPrefix(d.Key, "literal:"):
-		if rkey != strings.TrimPrefix(d.Key, "literal:") {
-			err = fmt.Errorf("record key must be %q", strings.TrimPrefix(d.Key, "literal:"))
+		if want := d.Key[len("literal:"):]; rkey != want {
+			return v.fail("must be %q", want)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%w: record key %q: %v", ErrInvalidRecord, rkey, err)
+		return v.fail("must be a valid %s: %v", d.Key, err)
 	}
 	return nil
 }
 
-type validator struct{ cat *Catalog }
+type validator struct {
+	cat  *Catalog
+	kind error // the sentinel errors wrap
+	path []step
+	buf  [16]step // path's first backing array, deep enough for most data
+}
 
-func typeName(v any) string {
-	switch v.(type) {
+func newValidator(c *Catalog, kind error, root string) *validator {
+	v := &validator{cat: c, kind: kind}
+	v.path = append(v.buf[:0], step{key: root})
+	return v
+}
+
+func (v *validator) push(key string) { v.path = append(v.path, step{key: key}) }
+func (v *validator) pushIdx(i int)   { v.path = append(v.path, step{idx: i}) }
+func (v *validator) pop()            { v.path = v.path[:len(v.path)-1] }
+
+// fail reports a broken rule at the current path.
+func (v *validator) fail(format string, args ...any) error {
+	var b strings.Builder
+	for i, s := range v.path {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		if s.key != "" {
+			b.WriteString(s.key)
+		} else {
+			b.WriteString(strconv.Itoa(s.idx))
+		}
+	}
+	return &ValidationError{Path: b.String(), Msg: fmt.Sprintf(format, args...), kind: v.kind}
+}
+
+// failAt reports a broken rule one step below the current path.
+func (v *validator) failAt(key, format string, args ...any) error {
+	v.push(key)
+	return v.fail(format, args...)
+}
+
+func (v *validator) wrongType(want string, got any) error {
+	return v.fail("must be %s, not %s", want, typeName(got))
+}
+
+// typeName names the data-model type of x, with an article.
+func typeName(x any) string {
+	switch x := x.(type) {
 	case nil:
 		return "null"
 	case bool:
-		return "boolean"
+		return "a boolean"
 	case int64:
-		return "integer"
+		return "an integer"
 	case string:
-		return "string"
+		return "a string"
 	case []byte:
 		return "bytes"
 	case cid.CID:
-		return "cid-link"
+		return "a cid-link"
 	case []any:
-		return "array"
+		return "an array"
+	case dagcbor.Blob:
+		return "a blob"
 	case map[string]any:
-		if isBlob(v) {
-			return "blob"
+		if isBlob(x) {
+			return "a blob"
 		}
-		return "object"
+		return "an object"
 	}
-	return fmt.Sprintf("%T", v)
+	return fmt.Sprintf("a %T", x)
 }
 
-func isBlob(v any) bool {
-	m, ok := v.(map[string]any)
-	return ok && m["$type"] == "blob"
+func isBlob(m map[string]any) bool {
+	t, _ := m["$type"].(string)
+	return t == "blob"
 }
 
-func (v *validator) value(d *Def, val any, path, schema string, depth int) error {
+// value checks x against d. Every branch either checks x's kind itself
+// or hands x to one that does.
+func (v *validator) value(d *Def, x any, depth int) error {
 	if depth > maxDepth {
-		return fmt.Errorf("%s: nested too deeply", path)
+		return v.fail("nested too deeply")
 	}
-	want := func(t string) error { return fmt.Errorf("%s: must be %s, not %s", path, t, typeName(val)) }
 	switch d.Type {
 	case "boolean":
-		b, ok := val.(bool)
+		b, ok := x.(bool)
 		if !ok {
-			return want("a boolean")
+			return v.wrongType("a boolean", x)
 		}
-		if len(d.Const) > 0 && string(d.Const) != fmt.Sprint(b) {
-			return fmt.Errorf("%s: must be %s", path, d.Const)
+		if c, ok := d.Const.(bool); ok && b != c {
+			return v.fail("must be %v", c)
 		}
 	case "integer":
-		n, ok := val.(int64)
+		n, ok := x.(int64)
 		if !ok {
-			return want("an integer")
+			return v.wrongType("an integer", x)
 		}
-		return checkInteger(d, n, path)
+		return v.integer(d, n)
 	case "string":
-		s, ok := val.(string)
+		s, ok := x.(string)
 		if !ok {
-			return want("a string")
+			return v.wrongType("a string", x)
 		}
-		return checkString(d, s, path)
+		return v.str(d, s)
 	case "bytes":
-		b, ok := val.([]byte)
+		b, ok := x.([]byte)
 		if !ok {
-			return want("bytes")
+			return v.wrongType("bytes", x)
 		}
 		if d.MinLength != nil && int64(len(b)) < *d.MinLength {
-			return fmt.Errorf("%s: must be at least %d bytes", path, *d.MinLength)
+			return v.fail("must be at least %d bytes", *d.MinLength)
 		}
 		if d.MaxLength != nil && int64(len(b)) > *d.MaxLength {
-			return fmt.Errorf("%s: must be at most %d bytes", path, *d.MaxLength)
+			return v.fail("must be at most %d bytes", *d.MaxLength)
 		}
 	case "cid-link":
-		if _, ok := val.(cid.CID); !ok {
-			return want("a cid-link")
+		if c, ok := x.(cid.CID); !ok || !c.Defined() {
+			return v.wrongType("a cid-link", x)
 		}
 	case "blob":
-		return checkBlob(d, val, path)
-	case "unknown":
-		m, ok := val.(map[string]any)
-		if !ok || isBlob(m) {
-			return want("an object")
-		}
+		return v.blob(d, x)
 	case "array":
-		a, ok := val.([]any)
+		a, ok := x.([]any)
 		if !ok {
-			return want("an array")
+			return v.wrongType("an array", x)
 		}
 		if d.MinLength != nil && int64(len(a)) < *d.MinLength {
-			return fmt.Errorf("%s: must have at least %d items", path, *d.MinLength)
+			return v.fail("must have at least %d items", *d.MinLength)
 		}
 		if d.MaxLength != nil && int64(len(a)) > *d.MaxLength {
-			return fmt.Errorf("%s: must have at most %d items", path, *d.MaxLength)
+			return v.fail("must have at most %d items", *d.MaxLength)
 		}
 		for i, item := range a {
-			if err := v.value(d.Items, item, fmt.Sprintf("%s/%d", path, i), schema, depth+1); err != nil {
+			v.pushIdx(i)
+			if err := v.value(d.Items, item, depth+1); err != nil {
 				return err
 			}
+			v.pop()
 		}
-	case "object", "params":
-		m, ok := val.(map[string]any)
-		if !ok || isBlob(m) {
-			return want("an object")
-		}
-		return v.object(d, m, path, schema, depth)
+	case "object":
+		return v.object(d, x, depth)
 	case "ref":
-		target, tschema, err := v.cat.Def(d.Ref, schema)
-		if err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
-		if target.Type == "token" {
-			s, ok := val.(string)
-			if !ok || s != qualify(d.Ref, schema) {
-				return fmt.Errorf("%s: must be the token %s", path, qualify(d.Ref, schema))
-			}
-			return nil
-		}
-		return v.value(target, val, path, tschema, depth+1)
+		return v.ref(d, x, depth)
 	case "union":
-		return v.union(d, val, path, schema, depth)
-	case "token":
-		return fmt.Errorf("%s: a token is not a field type", path)
+		return v.union(d, x, depth)
+	case "unknown":
+		// Any object, with no further checks: the spec leaves a $type in
+		// it unvalidated. Blobs, bytes and links are not objects here.
+		m, ok := x.(map[string]any)
+		if !ok || isBlob(m) {
+			return v.wrongType("an object", x)
+		}
+	case "record":
+		// Reached through a ref or union: the record's own object.
+		return v.object(d.Record, x, depth+1)
 	default:
-		return fmt.Errorf("%s: unsupported type %q", path, d.Type)
+		return v.fail("a %s definition does not describe data", d.Type)
 	}
 	return nil
 }
 
-func (v *validator) object(d *Def, m map[string]any, path, schema string, depth int) error {
-	for _, r := range d.Required {
-		x, present := m[r]
-		if !present {
-			return fmt.Errorf("%s: must have the property %q", path, r)
-		}
-		if x == nil && !slices.Contains(d.Nullable, r) {
-			return fmt.Errorf("%s/%s: must not be null", path, r)
+func (v *validator) object(d *Def, x any, depth int) error {
+	m, ok := x.(map[string]any)
+	if !ok || isBlob(m) {
+		return v.wrongType("an object", x)
+	}
+	for _, name := range d.Required {
+		if _, ok := m[name]; !ok {
+			return v.failAt(name, "required field missing")
 		}
 	}
-	// Sorted for deterministic error messages.
-	names := make([]string, 0, len(d.Properties))
-	for name := range d.Properties {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		x, present := m[name]
-		if !present {
+	for _, name := range d.order {
+		val, ok := m[name]
+		if !ok {
 			continue
 		}
-		if x == nil {
+		if val == nil {
 			if slices.Contains(d.Nullable, name) {
 				continue
 			}
-			return fmt.Errorf("%s/%s: must not be null", path, name)
+			return v.failAt(name, "must not be null")
 		}
-		if err := v.value(d.Properties[name], x, path+"/"+name, schema, depth+1); err != nil {
+		v.push(name)
+		if err := v.value(d.Properties[name], val, depth+1); err != nil {
 			return err
 		}
+		v.pop()
 	}
 	return nil
 }
 
-// qualify turns a ref into its full "nsid#name" form.
-func qualify(ref, schema string) string {
-	if strings.HasPrefix(ref, "#") {
-		return schema + ref
+func (v *validator) ref(d *Def, x any, depth int) error {
+	t := v.cat.defs[d.target]
+	if t == nil {
+		return v.fail("cannot check against %s: not in the catalog", d.Ref)
 	}
-	if !strings.Contains(ref, "#") {
-		return ref + "#main"
+	switch t.Type {
+	case "token":
+		// Schemas should not ref a token; if one does, the only value
+		// that can mean it is the token's own name.
+		if s, ok := x.(string); !ok || s != d.target {
+			return v.fail("must be the token %s", d.target)
+		}
+		return nil
+	case "record":
+		// A record is self-describing wherever it appears.
+		m, ok := x.(map[string]any)
+		if !ok {
+			return v.wrongType("an object", x)
+		}
+		if ty, _ := m["$type"].(string); ty != d.target {
+			return v.failAt("$type", "must be %q", d.target)
+		}
 	}
-	return ref
+	return v.value(t, x, depth+1)
 }
 
-func (v *validator) union(d *Def, val any, path, schema string, depth int) error {
-	m, ok := val.(map[string]any)
+func (v *validator) union(d *Def, x any, depth int) error {
+	m, ok := x.(map[string]any)
 	if !ok || isBlob(m) {
-		return fmt.Errorf("%s: must be an object, not %s", path, typeName(val))
+		return v.wrongType("an object", x)
 	}
 	t, ok := m["$type"].(string)
 	if !ok || t == "" {
-		return fmt.Errorf("%s: a union member must have a $type", path)
+		return v.fail("must have a $type naming one of %s", strings.Join(d.Refs, ", "))
 	}
-	full := qualify(t, "")
-	for _, ref := range d.Refs {
-		if qualify(ref, schema) == full {
-			target, tschema, err := v.cat.Def(ref, schema)
-			if err != nil {
-				return fmt.Errorf("%s: %v", path, err)
-			}
-			return v.value(target, m, path, tschema, depth+1)
+	for _, ref := range d.targets {
+		if ref != t {
+			continue
 		}
+		td := v.cat.defs[ref]
+		if td == nil {
+			return v.fail("cannot check against %s: not in the catalog", t)
+		}
+		return v.value(td, m, depth+1)
 	}
 	if d.Closed {
-		return fmt.Errorf("%s: $type %q is not one of %s", path, t, strings.Join(d.Refs, ", "))
+		return v.fail("$type %q is not one of %s", t, strings.Join(d.Refs, ", "))
+	}
+	// An open union admits types it does not list, but a $type must still
+	// be a well-formed reference, and one to a main def must not say so.
+	nsid, name, hasName := strings.Cut(t, "#")
+	if _, err := syntax.ParseNSID(nsid); err != nil || hasName && (name == "" || name == "main") {
+		return v.failAt("$type", "%q is not a valid type reference", t)
 	}
 	return nil
 }
 
-func checkInteger(d *Def, n int64, path string) error {
-	if len(d.Const) > 0 {
-		var c int64
-		if json.Unmarshal(d.Const, &c) == nil && n != c {
-			return fmt.Errorf("%s: must be %d", path, c)
-		}
+func (v *validator) integer(d *Def, n int64) error {
+	if c, ok := d.Const.(int64); ok && n != c {
+		return v.fail("must be %d", c)
 	}
-	if len(d.Enum) > 0 {
-		var e []int64
-		if json.Unmarshal(d.Enum, &e) == nil && !slices.Contains(e, n) {
-			return fmt.Errorf("%s: must be one of %v", path, e)
-		}
+	if d.Enum != nil && !slices.ContainsFunc(d.Enum, func(e any) bool { en, ok := e.(int64); return ok && en == n }) {
+		return v.fail("must be one of %v", d.Enum)
 	}
 	if d.Minimum != nil && n < *d.Minimum {
-		return fmt.Errorf("%s: must be at least %d", path, *d.Minimum)
+		return v.fail("must be at least %d", *d.Minimum)
 	}
 	if d.Maximum != nil && n > *d.Maximum {
-		return fmt.Errorf("%s: must be at most %d", path, *d.Maximum)
+		return v.fail("must be at most %d", *d.Maximum)
 	}
 	return nil
 }
 
-func checkString(d *Def, s, path string) error {
-	if len(d.Const) > 0 {
-		var c string
-		if json.Unmarshal(d.Const, &c) == nil && s != c {
-			return fmt.Errorf("%s: must be %q", path, c)
-		}
+func (v *validator) str(d *Def, s string) error {
+	if c, ok := d.Const.(string); ok && s != c {
+		return v.fail("must be %q", c)
 	}
-	if len(d.Enum) > 0 {
-		var e []string
-		if json.Unmarshal(d.Enum, &e) == nil && !slices.Contains(e, s) {
-			return fmt.Errorf("%s: must be one of %v", path, e)
-		}
+	if d.Enum != nil && !slices.ContainsFunc(d.Enum, func(e any) bool { es, ok := e.(string); return ok && es == s }) {
+		return v.fail("must be one of %q", d.Enum)
 	}
-	if d.MinLength != nil && int64(len(s)) < *d.MinLength {
-		return fmt.Errorf("%s: must be at least %d bytes", path, *d.MinLength)
+	n := int64(len(s))
+	if d.MinLength != nil && n < *d.MinLength {
+		return v.fail("must be at least %d bytes", *d.MinLength)
 	}
-	if d.MaxLength != nil && int64(len(s)) > *d.MaxLength {
-		return fmt.Errorf("%s: must be at most %d bytes", path, *d.MaxLength)
+	if d.MaxLength != nil && n > *d.MaxLength {
+		return v.fail("must be at most %d bytes", *d.MaxLength)
 	}
-	if d.MinGraphemes != nil || d.MaxGraphemes != nil {
+	// A grapheme is at least one byte, so the byte length bounds the count
+	// from above: most strings need no counting at all.
+	if d.MinGraphemes != nil && n < *d.MinGraphemes {
+		return v.fail("must be at least %d graphemes", *d.MinGraphemes)
+	}
+	if d.MinGraphemes != nil && *d.MinGraphemes > 0 || d.MaxGraphemes != nil && n > *d.MaxGraphemes {
 		g := int64(Graphemes(s))
 		if d.MinGraphemes != nil && g < *d.MinGraphemes {
-			return fmt.Errorf("%s: must be at least %d graphemes", path, *d.MinGraphemes)
+			return v.fail("must be at least %d graphemes", *d.MinGraphemes)
 		}
 		if d.MaxGraphemes != nil && g > *d.MaxGraphemes {
-			return fmt.Errorf("%s: must be at most %d graphemes", path, *d.MaxGraphemes)
+			return v.fail("must be at most %d graphemes", *d.MaxGraphemes)
 		}
 	}
 	if d.Format != "" {
 		if err := checkFormat(d.Format, s); err != nil {
-			return fmt.Errorf("%s: must be a valid %s: %v", path, d.Format, err)
+			return v.fail("must be a valid %s: %v", d.Format, err)
 		}
 	}
 	return nil
 }
 
+// checkFormat checks s against a string format. Identifiers get their most
+// general syntax (any DID method, say), as the spec asks.
 func checkFormat(format, s string) error {
 	var err error
 	switch format {
@@ -332,6 +422,7 @@ func checkFormat(format, s string) error {
 	case "cid":
 		err = syntax.ValidateCIDString(s)
 	case "datetime":
+		// Parse, not just the syntax: 2023-02-30 is not a date.
 		_, err = syntax.ParseDatetime(s)
 	case "language":
 		err = syntax.ValidateLanguage(s)
@@ -345,42 +436,77 @@ func checkFormat(format, s string) error {
 	return err
 }
 
-func checkBlob(d *Def, val any, path string) error {
-	m, ok := val.(map[string]any)
-	if !ok {
-		return fmt.Errorf("%s: must be a blob, not %s", path, typeName(val))
+// blob checks a blob reference: {$type: "blob", ref, mimeType, size}, or
+// the legacy {cid, mimeType} that old records still hold (its size is
+// unknown, so maxSize cannot be checked against it here).
+func (v *validator) blob(d *Def, x any) error {
+	var mime string
+	size := int64(-1)
+	switch b := x.(type) {
+	case dagcbor.Blob:
+		if !b.Ref.Defined() || b.MimeType == "" {
+			return v.fail("must be a blob with a ref and a mimeType")
+		}
+		mime, size = b.MimeType, b.Size
+	case map[string]any:
+		if isBlob(b) {
+			ref, ok := b["ref"].(cid.CID)
+			if !ok || !ref.Defined() {
+				return v.failAt("ref", "must be a cid-link")
+			}
+			if mime, ok = b["mimeType"].(string); !ok || mime == "" {
+				return v.failAt("mimeType", "must be a non-empty string")
+			}
+			if size, ok = b["size"].(int64); !ok || size < 0 {
+				return v.failAt("size", "must be a non-negative integer")
+			}
+			if len(b) != 4 {
+				return v.fail("a blob has only $type, ref, mimeType and size")
+			}
+			break
+		}
+		s, _ := b["cid"].(string)
+		mime, _ = b["mimeType"].(string)
+		if len(b) != 2 || mime == "" || s == "" {
+			return v.wrongType("a blob", x)
+		}
+		if _, err := cid.Parse(s); err != nil {
+			return v.failAt("cid", "must be a CID: %v", err)
+		}
+	default:
+		return v.wrongType("a blob", x)
 	}
-	blobs := dagcbor.FindBlobs(m)
-	if len(blobs) != 1 || !(isBlob(m) || m["cid"] != nil) {
-		return fmt.Errorf("%s: must be a blob", path)
+	if d.MaxSize != nil && size > *d.MaxSize {
+		return v.fail("blob must be at most %d bytes, not %d", *d.MaxSize, size)
 	}
-	b := blobs[0]
-	if !b.Ref.Defined() || b.MimeType == "" {
-		return fmt.Errorf("%s: blob needs a ref and a mimeType", path)
-	}
-	if d.MaxSize != nil && b.Size > *d.MaxSize {
-		return fmt.Errorf("%s: blob is %d bytes, over the %d allowed", path, b.Size, *d.MaxSize)
-	}
-	if len(d.Accept) > 0 && !accepts(d.Accept, b.MimeType) {
-		return fmt.Errorf("%s: blob type %s is not one of %s", path, b.MimeType, strings.Join(d.Accept, ", "))
+	if len(d.Accept) > 0 && !Accepts(d.Accept, mime) {
+		return v.fail("blob type %s is not one of %s", mime, strings.Join(d.Accept, ", "))
 	}
 	return nil
 }
 
-func accepts(patterns []string, mime string) bool {
+// Accepts reports whether the MIME type mime matches one of a blob
+// definition's accept patterns: an exact type, "type/*", or "*/*". MIME
+// types are compared without case and without parameters. No patterns
+// means anything goes.
+func Accepts(patterns []string, mime string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	if i := strings.IndexByte(mime, ';'); i >= 0 {
+		mime = mime[:i]
+	}
+	mime = strings.TrimSpace(mime)
+	typ, _, ok := strings.Cut(mime, "/")
 	for _, p := range patterns {
-		if p == "*/*" || p == mime {
+		switch {
+		case p == "*/*":
 			return true
-		}
-		if prefix, ok := strings.CutSuffix(p, "/*"); ok && strings.HasPrefix(mime, prefix+"/") {
+		case strings.EqualFold(p, mime):
+			return true
+		case ok && strings.HasSuffix(p, "/*") && strings.EqualFold(p[:len(p)-2], typ):
 			return true
 		}
 	}
 	return false
-}
-
-// Accepts reports whether mime matches one of the accept patterns
-// ("image/*", "*/*", exact types); used by blob references.
-func Accepts(patterns []string, mime string) bool {
-	return len(patterns) == 0 || accepts(patterns, mime)
 }
