@@ -14,7 +14,7 @@ import (
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/xrpc/auth"
+	"github.com/hearth-pds/hearth/identity/auth"
 )
 
 // loginFloor is the constant duration of a login response, so timing does

@@ -16,7 +16,7 @@ import (
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/xrpc/auth"
+	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/keys"
-	"github.com/hearth-pds/hearth/xrpc/auth"
+	"github.com/hearth-pds/hearth/identity/auth"
 )
 
 // service is a stand-in AppView (or chat, or labeler): a did:web on

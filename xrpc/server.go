@@ -20,7 +20,7 @@ import (
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/xrpc/auth"
+	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
 	"github.com/hearth-pds/hearth/xrpc/stream"
 )

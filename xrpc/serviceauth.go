@@ -11,7 +11,7 @@ import (
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/xrpc/auth"
+	"github.com/hearth-pds/hearth/identity/auth"
 )
 
 // Methods an app-password session may not reach through a service token,

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/xrpc/auth"
+	"github.com/hearth-pds/hearth/identity/auth"
 )
 
 // Token lifetimes and scopes, as the reference PDS uses them.
