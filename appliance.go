@@ -193,10 +193,10 @@ func (a *appliance) Login(ctx context.Context, identifier, password string) bool
 		return nil
 	})
 	if acct == nil || (identifier != acct.DID && !strings.EqualFold(identifier, acct.Handle) && !strings.EqualFold(identifier, acct.Email)) {
-		srv.CheckPassword(owner+"-nobody", password) // same cost either way
+		srv.Accounts().CheckPassword(owner+"-nobody", password) // same cost either way
 		return false
 	}
-	return srv.CheckPassword(owner, password)
+	return srv.Accounts().CheckPassword(owner, password)
 }
 
 func (a *appliance) Status(ctx context.Context) web.Status {

@@ -204,7 +204,10 @@ func (s *Store) List(did, since, cursor string, limit int) ([]Listed, error) {
 }
 
 // Has reports whether did holds blob c.
-func (s *Store) Has(tx *store.Tx, did string, c cid.CID) bool {
+func (s *Store) Has(tx *store.Tx, did string, c cid.CID) bool { return Holds(tx, did, c) }
+
+// Holds reports whether did holds blob c.
+func Holds(tx *store.Tx, did string, c cid.CID) bool {
 	return tx.Bolt().Bucket(bOwners).Get(ownerKey(did, c)) != nil
 }
 

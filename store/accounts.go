@@ -42,6 +42,10 @@ type Account struct {
 	// Status is "" for active, else deactivated, takendown, suspended.
 	Status     string `json:"status,omitempty"`
 	InviteCode string `json:"inviteCode,omitempty"`
+	// EmailAuthFactor asks for a mailed code at each password sign-in.
+	EmailAuthFactor bool `json:"emailAuthFactor,omitempty"`
+	// DeleteAfter is when a deactivated account may be deleted for good.
+	DeleteAfter *time.Time `json:"deleteAfter,omitempty"`
 }
 
 // Active reports whether the account is active.
@@ -158,18 +162,11 @@ func (tx *Tx) DeleteAccount(did string) error {
 	if err := deletePrefix(tx.bucket(bucketAppPass), appPassPrefix(did)); err != nil {
 		return err
 	}
-	var ids [][]byte
-	tx.bucket(bucketRefresh).ForEach(func(k, v []byte) error {
-		var t RefreshToken
-		if json.Unmarshal(v, &t) == nil && t.DID == did {
-			ids = append(ids, bytes.Clone(k))
-		}
-		return nil
-	})
-	for _, id := range ids {
-		if err := tx.bucket(bucketRefresh).Delete(id); err != nil {
-			return err
-		}
+	if err := tx.DeleteRefreshTokensOf(did); err != nil {
+		return err
+	}
+	if err := tx.DeleteEmailTokensOf(did); err != nil {
+		return err
 	}
 	if err := tx.bucket(bucketPrefs).Delete([]byte(did)); err != nil {
 		return err
@@ -228,6 +225,24 @@ func (tx *Tx) PutRefreshToken(t *RefreshToken) error {
 // DeleteRefreshToken removes a refresh token record.
 func (tx *Tx) DeleteRefreshToken(id string) error {
 	return tx.bucket(bucketRefresh).Delete([]byte(id))
+}
+
+// DeleteRefreshTokensOf ends every refresh session of did.
+func (tx *Tx) DeleteRefreshTokensOf(did string) error {
+	var ids [][]byte
+	tx.bucket(bucketRefresh).ForEach(func(k, v []byte) error {
+		var t RefreshToken
+		if json.Unmarshal(v, &t) == nil && t.DID == did {
+			ids = append(ids, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, id := range ids {
+		if err := tx.bucket(bucketRefresh).Delete(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PruneRefreshTokens deletes expired records and returns how many.

@@ -16,6 +16,8 @@
 //	apppass/<did>‖0x00‖<name> AppPassword (JSON)
 //	invites/<code>            InviteCode (JSON)
 //	prefs/<did>               app.bsky preferences (JSON array), kept on the PDS
+//	tokens/<did>‖0x00‖<purpose> EmailToken (JSON): the one live emailed code of
+//	                          that purpose (confirm_email, reset_password, …)
 //	events/<seq>              uvarint(len did) ‖ did ‖ unix ns (8) ‖ encoded firehose frame;
 //	                          seq is 8 bytes big-endian so a cursor replay is one Seek
 //	blobs/<cid>               blob Meta (JSON): chunk id, size, type, takedown (package blob)

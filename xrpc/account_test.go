@@ -17,7 +17,7 @@ func TestDescribeServerAndHealth(t *testing.T) {
 		t.Fatalf("health: %d %s", r.Status, r.Body)
 	}
 	// Methods Hearth does not serve are proxied for signed-in callers only.
-	expectError(t, e.get("com.example.nothing", "", ""), http.StatusUnauthorized, "AuthRequired")
+	expectError(t, e.get("com.example.nothing", "", ""), http.StatusUnauthorized, "AuthMissing")
 	a := e.createAccount("uma")
 	expectError(t, e.get("com.example.nothing", a.Access, ""), http.StatusNotImplemented, "MethodNotImplemented")
 	expectError(t, e.get("not-an-nsid", a.Access, ""), http.StatusNotImplemented, "MethodNotImplemented")
@@ -79,7 +79,7 @@ func TestCreateAccountRejects(t *testing.T) {
 	e.plc.fail = true
 	expectError(t, e.post("com.atproto.server.createAccount", "", base()), http.StatusBadGateway, "UpstreamFailure")
 	e.plc.fail = false
-	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": "bob.pds.test", "password": "pw"}), 401, "AuthRequired")
+	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": "bob.pds.test", "password": "pw"}), 401, "AuthenticationRequired")
 }
 
 func TestInviteCodes(t *testing.T) {
@@ -89,7 +89,7 @@ func TestInviteCodes(t *testing.T) {
 	in["inviteCode"] = "nope"
 	expectError(t, e.post("com.atproto.server.createAccount", "", in), 400, "InvalidInviteCode")
 	// Admin only.
-	expectError(t, e.post("com.atproto.server.createInviteCode", "", map[string]any{"useCount": 1}), 401, "AuthRequired")
+	expectError(t, e.post("com.atproto.server.createInviteCode", "", map[string]any{"useCount": 1}), 401, "AuthMissing")
 	req := e.do("POST", "com.atproto.server.createInviteCode", "", "", nil)
 	_ = req
 	code := e.adminPost("com.atproto.server.createInviteCode", map[string]any{"useCount": 1}).json(t)["code"].(string)
@@ -110,8 +110,8 @@ func TestSessions(t *testing.T) {
 			t.Fatalf("login as %s: %d %s", ident, r.Status, r.Body)
 		}
 	}
-	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": "wrong"}), 401, "AuthRequired")
-	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": "nobody.pds.test", "password": "x"}), 401, "AuthRequired")
+	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": "wrong"}), 401, "AuthenticationRequired")
+	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": "nobody.pds.test", "password": "x"}), 401, "AuthenticationRequired")
 
 	// Refresh rotates; the old token works again only within the grace period.
 	r1 := e.post("com.atproto.server.refreshSession", a.Refresh, nil).json(t)
@@ -121,7 +121,7 @@ func TestSessions(t *testing.T) {
 	// An access token is not a refresh token and vice versa.
 	expectError(t, e.post("com.atproto.server.refreshSession", a.Access, nil), 400, "InvalidToken")
 	expectError(t, e.get("com.atproto.server.getSession", a.Refresh, ""), 400, "InvalidToken")
-	expectError(t, e.get("com.atproto.server.getSession", "", ""), 401, "AuthRequired")
+	expectError(t, e.get("com.atproto.server.getSession", "", ""), 401, "AuthMissing")
 	expectError(t, e.get("com.atproto.server.getSession", "garbage", ""), 400, "InvalidToken")
 
 	// Replay after the grace period revokes the chain.
@@ -169,7 +169,7 @@ func TestAppPasswords(t *testing.T) {
 	if r := e.post("com.atproto.server.revokeAppPassword", a.Access, map[string]any{"name": "phone"}); r.Status != 200 {
 		t.Fatalf("revoke: %d %s", r.Status, r.Body)
 	}
-	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": pw}), 401, "AuthRequired")
+	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": pw}), 401, "AuthenticationRequired")
 }
 
 func (e *testEnv) adminPost(nsid string, body any) resp {

@@ -73,7 +73,7 @@ func TestBlobsOverHTTP(t *testing.T) {
 		t.Fatalf("upload with the location override: %d %s", r.Status, r.Body)
 	}
 	expectError(t, e.upload(a.Access, "image/png", img), 400, "InvalidRequest")
-	expectError(t, e.do("POST", "com.atproto.repo.uploadBlob", "", "", img), 401, "AuthRequired")
+	expectError(t, e.do("POST", "com.atproto.repo.uploadBlob", "", "", img), 401, "AuthMissing")
 
 	up := e.upload(a.Access, "image/jpeg", img)
 	if up.Status != 200 {

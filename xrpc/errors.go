@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/hearth-pds/hearth/identity/account"
 )
 
 // Error is an XRPC error response: an HTTP status and a body
@@ -28,8 +30,14 @@ func invalidRequest(format string, args ...any) *Error {
 	return errorf(http.StatusBadRequest, "InvalidRequest", format, args...)
 }
 
+// authRequired is a credential that was sent and is wrong.
 func authRequired(format string, args ...any) *Error {
-	return errorf(http.StatusUnauthorized, "AuthRequired", format, args...)
+	return errorf(http.StatusUnauthorized, "AuthenticationRequired", format, args...)
+}
+
+// authMissing is a call that needs credentials and sent none.
+func authMissing() *Error {
+	return errorf(http.StatusUnauthorized, "AuthMissing", "Authentication Required")
 }
 
 func forbidden(format string, args ...any) *Error {
@@ -66,5 +74,38 @@ func asXRPC(err error) (*Error, bool) {
 	if errors.As(err, &mbe) {
 		return errorf(http.StatusRequestEntityTooLarge, "PayloadTooLarge", "request body is over %d bytes", mbe.Limit), true
 	}
+	for _, m := range accountErrors {
+		if errors.Is(err, m.kind) {
+			return &Error{Status: m.status, Name: m.name, Message: account.Message(err)}, true
+		}
+	}
 	return internal(), false
+}
+
+// accountErrors names the account operations' refusals as the reference
+// PDS does.
+var accountErrors = []struct {
+	kind   error
+	status int
+	name   string
+}{
+	{account.ErrInvalidRequest, http.StatusBadRequest, "InvalidRequest"},
+	{account.ErrBadCredentials, http.StatusUnauthorized, "AuthenticationRequired"},
+	{account.ErrAuthFactorRequired, http.StatusUnauthorized, "AuthFactorTokenRequired"},
+	{account.ErrInvalidToken, http.StatusBadRequest, "InvalidToken"},
+	{account.ErrExpiredToken, http.StatusBadRequest, "ExpiredToken"},
+	{account.ErrTokenRequired, http.StatusBadRequest, "TokenRequired"},
+	{account.ErrNotFound, http.StatusBadRequest, "AccountNotFound"},
+	{account.ErrTakendown, http.StatusUnauthorized, "AccountTakedown"},
+	{account.ErrDeactivated, http.StatusUnauthorized, "AccountDeactivated"},
+	{account.ErrInvalidHandle, http.StatusBadRequest, "InvalidHandle"},
+	{account.ErrUnsupportedDomain, http.StatusBadRequest, "UnsupportedDomain"},
+	{account.ErrHandleTaken, http.StatusBadRequest, "HandleNotAvailable"},
+	{account.ErrInvalidEmail, http.StatusBadRequest, "InvalidEmail"},
+	{account.ErrEmailTaken, http.StatusBadRequest, "InvalidRequest"},
+	{account.ErrInvalidInvite, http.StatusBadRequest, "InvalidInviteCode"},
+	{account.ErrDuplicateName, http.StatusBadRequest, "DuplicateName"},
+	{account.ErrRepoExists, http.StatusBadRequest, "AlreadyExists"},
+	{account.ErrUpstream, http.StatusBadGateway, "UpstreamFailure"},
+	{account.ErrEmailNotConfirmed, http.StatusBadRequest, "InvalidRequest"},
 }

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
 )
 
@@ -199,11 +199,11 @@ func (e *testEnv) post(nsid, token string, body any) resp {
 	return e.do("POST", nsid, token, "", body)
 }
 
-type account struct {
+type testAccount struct {
 	DID, Handle, Access, Refresh, Password string
 }
 
-func (e *testEnv) createAccount(name string) account {
+func (e *testEnv) createAccount(name string) testAccount {
 	e.t.Helper()
 	pw := "password-" + name
 	r := e.post("com.atproto.server.createAccount", "", map[string]any{
@@ -213,7 +213,7 @@ func (e *testEnv) createAccount(name string) account {
 		e.t.Fatalf("createAccount %s: %d %s", name, r.Status, r.Body)
 	}
 	m := r.json(e.t)
-	return account{DID: m["did"].(string), Handle: m["handle"].(string), Access: m["accessJwt"].(string), Refresh: m["refreshJwt"].(string), Password: pw}
+	return testAccount{DID: m["did"].(string), Handle: m["handle"].(string), Access: m["accessJwt"].(string), Refresh: m["refreshJwt"].(string), Password: pw}
 }
 
 func expectError(t *testing.T, r resp, status int, name string) {

@@ -2,7 +2,6 @@ package xrpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/keys"
-	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/store"
 )
 
@@ -50,82 +48,9 @@ func (s *Server) updateHandle(w http.ResponseWriter, r *http.Request, a *Auth) e
 	return nil
 }
 
-// SetHandle changes an account's handle: one under this server's domains,
-// or an outside domain that already resolves to the DID. For a did:plc the
-// change is published to the PLC directory first, then stored and
-// announced with an #identity event.
+// SetHandle changes an account's handle (the wizard's custom domain).
 func (s *Server) SetHandle(ctx context.Context, did, raw string) error {
-	acct, err := s.loadAccount(did)
-	if err != nil {
-		return err
-	}
-	handle := strings.ToLower(strings.TrimSpace(raw))
-	if _, err := s.checkHandle(handle); err != nil {
-		// Not under our domains: the handle must already resolve to the DID.
-		h, perr := identity.ParseHandle(handle)
-		if perr != nil {
-			return errorf(http.StatusBadRequest, "InvalidHandle", "Invalid handle: %q", raw)
-		}
-		if s.resolver == nil {
-			return err
-		}
-		s.resolver.Forget(string(h)) // the owner may just have added the record
-		got, rerr := s.resolver.ResolveHandle(ctx, string(h))
-		if rerr != nil || got != did {
-			return errorf(http.StatusBadRequest, "InvalidHandle", "External handle did not resolve to %s: add a DNS TXT record _atproto.%s with \"did=%s\"", did, h, did)
-		}
-	}
-	if handle == acct.Handle {
-		return nil
-	}
-	err = s.db.View(func(tx *store.Tx) error {
-		if other, err := tx.AccountByHandle(handle); err == nil && other.DID != did {
-			return errorf(http.StatusBadRequest, "HandleNotAvailable", "Handle already taken: %s", handle)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if strings.HasPrefix(did, "did:plc:") {
-		if err := s.publishHandle(ctx, acct, handle); err != nil {
-			return err
-		}
-	}
-	return s.db.Update(ctx, func(tx *store.Tx) error {
-		old, err := tx.Account(did)
-		if err != nil {
-			return err
-		}
-		upd := *old
-		upd.Handle = handle
-		if err := tx.PutAccount(old, &upd); errors.Is(err, store.ErrExists) {
-			return errorf(http.StatusBadRequest, "HandleNotAvailable", "Handle already taken: %s", handle)
-		} else if err != nil {
-			return err
-		}
-		return s.emitIdentity(tx, did, handle)
-	})
-}
-
-// publishHandle sends a PLC operation that changes alsoKnownAs, signed
-// with the server's rotation key and chained to the latest operation.
-func (s *Server) publishHandle(ctx context.Context, acct *store.Account, handle string) error {
-	last, err := s.plc.LastOp(ctx, acct.DID)
-	if err != nil {
-		return errorf(http.StatusBadGateway, "UpstreamFailure", "could not read the DID's PLC log: %v", err)
-	}
-	op, err := plc.UpdateHandle(last, handle)
-	if err != nil {
-		return invalidRequest("cannot update this DID: %v", err)
-	}
-	if err := op.Sign(s.rotation); err != nil {
-		return err
-	}
-	if err := s.plc.Submit(ctx, acct.DID, op); err != nil {
-		return errorf(http.StatusBadGateway, "UpstreamFailure", "the PLC directory refused the handle change: %v", err)
-	}
-	return nil
+	return s.accounts.SetHandle(ctx, did, raw)
 }
 
 // serveAtprotoDID answers /.well-known/atproto-did for hosted handles by

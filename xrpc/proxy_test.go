@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/auth"
+	"github.com/hearth-pds/hearth/identity/keys"
 )
 
 // service is a stand-in AppView (or chat, or labeler): a did:web on

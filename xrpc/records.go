@@ -522,7 +522,7 @@ func (s *Server) describeRepo(w http.ResponseWriter, r *http.Request, _ *Auth) e
 		colls = []string{}
 	}
 	return ok(w, map[string]any{
-		"handle": acct.Handle, "did": did, "didDoc": s.didDoc(acct),
+		"handle": acct.Handle, "did": did, "didDoc": s.accounts.DIDDoc(acct),
 		"collections": colls, "handleIsCorrect": true,
 	})
 }

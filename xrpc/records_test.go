@@ -132,7 +132,7 @@ func TestWritesRejectBadInput(t *testing.T) {
 		status int
 		err    string
 	}{
-		{"no auth", "", map[string]any{"repo": a.DID, "collection": "app.bsky.feed.post", "record": post("x")}, 401, "AuthRequired"},
+		{"no auth", "", map[string]any{"repo": a.DID, "collection": "app.bsky.feed.post", "record": post("x")}, 401, "AuthMissing"},
 		{"someone else's repo", other.Access, map[string]any{"repo": a.DID, "collection": "app.bsky.feed.post", "record": post("x")}, 403, "Forbidden"},
 		{"unknown repo", a.Access, map[string]any{"repo": "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "collection": "app.bsky.feed.post", "record": post("x")}, 404, "RepoNotFound"},
 		{"bad collection", a.Access, map[string]any{"repo": a.DID, "collection": "not an nsid", "record": post("x")}, 400, "InvalidRequest"},

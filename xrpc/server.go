@@ -14,13 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
 	"github.com/hearth-pds/hearth/xrpc/stream"
 )
@@ -66,8 +67,8 @@ type Server struct {
 	lex        *lexicon.Catalog
 	plc        *plc.Client
 	resolver   *resolve.Resolver
-	jwtKey     auth.HS256
 	rotation   keys.PrivateKey
+	accounts   *account.Service
 	serviceDID string
 	methods    map[string]method
 	blobs      *blob.Store
@@ -92,6 +93,8 @@ type Deps struct {
 	// OnEvent is called after each transaction that appended events
 	// (the relay crawler uses it to notice activity).
 	OnEvent func()
+	// Mailer queues account mail; nil means no mail server.
+	Mailer account.Mailer
 }
 
 // New builds a server, creating the server secrets (JWT secret, PLC
@@ -115,7 +118,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		s.blobs.Limit = blob.DefaultLimit
 	}
 	if s.cfg.LoginFloor <= 0 {
-		s.cfg.LoginFloor = loginFloor
+		s.cfg.LoginFloor = 350 * time.Millisecond
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -134,9 +137,20 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	s.events = &stream.Emitter{Notify: notify, Now: s.now}
 	s.clock = syntax.NewTIDClock(uint(time.Now().UnixNano() % 1024))
 	s.writer = &repo.Writer{Clock: s.clock}
-	if err := s.loadSecrets(ctx); err != nil {
+	jwtKey, err := s.loadSecrets(ctx)
+	if err != nil {
 		return nil, err
 	}
+	s.accounts = account.New(account.Config{
+		ServiceDID: s.serviceDID, Hostname: cfg.Hostname, PublicURL: cfg.PublicURL,
+		HandleDomains: cfg.HandleDomains, InviteRequired: cfg.InviteRequired, Dev: cfg.Dev,
+		LoginFloor: s.cfg.LoginFloor, HashPassword: s.cfg.HashPassword,
+	}, account.Deps{
+		DB: d.DB, Writer: s.writer, Events: s.events, PLC: d.PLC, Resolver: d.Resolver, Mailer: d.Mailer,
+		Rotation: s.rotation, JWTKey: jwtKey, Log: s.log,
+		// Through s.now, so that tests moving the clock move it here too.
+		Now: func() time.Time { return s.now() },
+	})
 	s.routes()
 	return s, nil
 }
@@ -144,8 +158,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 // ServiceDID is the did:web of this PDS.
 func (s *Server) ServiceDID() string { return s.serviceDID }
 
-func (s *Server) loadSecrets(ctx context.Context) error {
-	return s.db.Update(ctx, func(tx *store.Tx) error {
+func (s *Server) loadSecrets(ctx context.Context) (jwtKey auth.HS256, err error) {
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		secret := tx.Meta("jwt-secret")
 		if secret == nil {
 			secret = []byte(auth.RandomToken(32))
@@ -153,7 +167,7 @@ func (s *Server) loadSecrets(ctx context.Context) error {
 				return err
 			}
 		}
-		s.jwtKey = auth.HS256(append([]byte(nil), secret...))
+		jwtKey = auth.HS256(append([]byte(nil), secret...))
 		rk := tx.Meta("plc-rotation-key")
 		if rk == nil {
 			k, err := keys.GenerateK256()
@@ -172,6 +186,7 @@ func (s *Server) loadSecrets(ctx context.Context) error {
 		s.rotation = k
 		return nil
 	})
+	return jwtKey, err
 }
 
 // Handler kinds and auth levels.
@@ -357,6 +372,28 @@ func decodeJSON(r *http.Request, v any) error {
 			return err
 		}
 		return invalidRequest("could not read the request body")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalidRequest("request body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// decodeOptionalJSON is decodeJSON for procedures whose input is optional:
+// an empty body is no input.
+func decodeOptionalJSON(r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if _, ok := asXRPC(err); ok {
+			return err
+		}
+		return invalidRequest("could not read the request body")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return invalidRequest("request body is not valid JSON: %v", err)

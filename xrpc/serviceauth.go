@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity"
+	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/identity/auth"
 )
 
 // Methods an app-password session may not reach through a service token,
@@ -60,7 +61,7 @@ func checkScopeFor(a *Auth, nsid string) error {
 	if protectedMethods[nsid] {
 		return errorf(http.StatusBadRequest, "InvalidToken", "Bad token method: %s is not available to app passwords", nsid)
 	}
-	if privileged(nsid) && a.Scope != scopeAppPassPrivate {
+	if privileged(nsid) && a.Scope != account.ScopeAppPassPrivate {
 		return errorf(http.StatusBadRequest, "InvalidToken", "Bad token scope: %s needs a privileged app password", nsid)
 	}
 	return nil

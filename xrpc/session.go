@@ -5,35 +5,25 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/store"
-	"github.com/hearth-pds/hearth/identity/auth"
-)
-
-// Token lifetimes and scopes, as the reference PDS uses them.
-const (
-	accessTTL    = 2 * time.Hour
-	refreshTTL   = 90 * 24 * time.Hour
-	refreshGrace = 2 * time.Minute
-
-	scopeAccess         = "com.atproto.access"
-	scopeAppPass        = "com.atproto.appPass"
-	scopeAppPassPrivate = "com.atproto.appPassPrivileged"
-	scopeRefresh        = "com.atproto.refresh"
 )
 
 // Auth is the authenticated caller of a request.
 type Auth struct {
 	DID       string
 	Scope     string
-	RefreshID string // for refresh-token calls
+	RefreshID string // the session's id
 	Admin     bool
+	// Account is the caller's account, loaded once per request (access
+	// tokens only).
+	Account *store.Account
 }
 
 // AppPassword reports whether the session came from an app password.
 func (a *Auth) AppPassword() bool {
-	return a != nil && (a.Scope == scopeAppPass || a.Scope == scopeAppPassPrivate)
+	return a != nil && (a.Scope == account.ScopeAppPass || a.Scope == account.ScopeAppPassPrivate)
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -56,72 +46,40 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 		if level == authOptional {
 			return nil, nil
 		}
-		return nil, authRequired("Authentication Required")
+		return nil, authMissing()
 	}
-	p, err := auth.Parse(tok)
+	c, err := s.accounts.Verify(tok, level == authRefresh)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidToken", "Token could not be verified")
+		return nil, err
 	}
-	if err := s.jwtKey.Verify(p); err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidToken", "Token could not be verified")
-	}
-	e := auth.Expect{Aud: s.serviceDID, Now: s.now()}
+	a := &Auth{DID: c.DID, Scope: c.Scope, RefreshID: c.ID}
 	if level == authRefresh {
-		e.Typ, e.Scopes = "refresh+jwt", []string{scopeRefresh}
-	} else {
-		e.Typ, e.Scopes = "at+jwt", []string{scopeAccess, scopeAppPass, scopeAppPassPrivate}
+		return a, nil
 	}
-	if err := p.Check(e); err != nil {
-		if errors.Is(err, auth.ErrExpired) {
-			return nil, errorf(http.StatusBadRequest, "ExpiredToken", "Token has expired")
-		}
-		return nil, errorf(http.StatusBadRequest, "InvalidToken", "Token could not be verified: %v", err)
+	acct, err := s.accounts.Current(c)
+	if errors.Is(err, account.ErrNotFound) {
+		// The reference answers an old token of a deleted account so.
+		return nil, errorf(http.StatusForbidden, "AccountNotFound", "Account not found")
+	} else if err != nil {
+		return nil, err
 	}
-	a := &Auth{DID: p.Claims.Sub, Scope: p.Claims.Scope, RefreshID: p.Claims.Jti}
+	a.Account = acct
 	if level == authFull && a.AppPassword() {
-		return nil, errorf(http.StatusBadRequest, "InvalidToken", "This method is not available to app-password sessions")
+		return nil, errorf(http.StatusBadRequest, "InvalidToken", "Bad token scope")
 	}
 	return a, nil
 }
 
 func (s *Server) adminAuth(r *http.Request) (*Auth, error) {
 	if s.cfg.AdminPassword == "" {
-		return nil, errorf(http.StatusUnauthorized, "AuthRequired", "admin routes are disabled (no admin password set)")
+		return nil, errorf(http.StatusUnauthorized, "AuthenticationRequired", "admin routes are disabled (no admin password set)")
 	}
 	user, pass, has := r.BasicAuth()
-	if !has || user != "admin" || subtle.ConstantTimeCompare([]byte(pass), []byte(s.cfg.AdminPassword)) != 1 {
-		return nil, authRequired("admin credentials required")
+	if !has {
+		return nil, authMissing()
+	}
+	if user != "admin" || subtle.ConstantTimeCompare([]byte(pass), []byte(s.cfg.AdminPassword)) != 1 {
+		return nil, authRequired("Invalid admin credentials")
 	}
 	return &Auth{Admin: true}, nil
-}
-
-// session mints an access and a refresh token for did and stores the
-// refresh token's record.
-func (s *Server) session(tx *store.Tx, did, scope, appPass string) (access, refresh string, err error) {
-	now := s.now()
-	access, err = auth.Encode(auth.Header{Alg: "HS256", Typ: "at+jwt"}, auth.Claims{
-		Scope: scope, Sub: did, Aud: s.serviceDID, Iat: now.Unix(), Exp: now.Add(accessTTL).Unix(),
-	}, s.jwtKey.Sign)
-	if err != nil {
-		return "", "", err
-	}
-	id := auth.RandomToken(24)
-	refresh, err = auth.Encode(auth.Header{Alg: "HS256", Typ: "refresh+jwt"}, auth.Claims{
-		Scope: scopeRefresh, Sub: did, Aud: s.serviceDID, Jti: id, Iat: now.Unix(), Exp: now.Add(refreshTTL).Unix(),
-	}, s.jwtKey.Sign)
-	if err != nil {
-		return "", "", err
-	}
-	err = tx.PutRefreshToken(&store.RefreshToken{
-		ID: id, DID: did, AppPass: appPass, Scope: scope, ExpiresAt: now.Add(refreshTTL),
-	})
-	return access, refresh, err
-}
-
-// accessFor mints an access token for an existing refresh-token record.
-func (s *Server) accessFor(t *store.RefreshToken) (string, error) {
-	now := s.now()
-	return auth.Encode(auth.Header{Alg: "HS256", Typ: "at+jwt"}, auth.Claims{
-		Scope: t.Scope, Sub: t.DID, Aud: s.serviceDID, Iat: now.Unix(), Exp: now.Add(accessTTL).Unix(),
-	}, s.jwtKey.Sign)
 }
