@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
@@ -99,6 +100,13 @@ type testEnv struct {
 
 func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 	t.Helper()
+	return newEnvWith(t, nil, mutate...)
+}
+
+// newEnvWith builds a test server whose account mail goes to mailer (nil:
+// no mail server).
+func newEnvWith(t *testing.T, mailer account.Mailer, mutate ...func(*Config)) *testEnv {
+	t.Helper()
 	fp := &fakePLC{ops: map[string][]*plc.Operation{}}
 	plcSrv := httptest.NewServer(fp)
 	t.Cleanup(plcSrv.Close)
@@ -125,6 +133,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 		DB: db, Lexicons: cat,
 		PLC:      &plc.Client{BaseURL: plcSrv.URL},
 		Resolver: &resolve.Resolver{PLCURL: plcSrv.URL, Dev: true},
+		Mailer:   mailer,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -81,6 +81,15 @@ func (s *Server) resolveService(ctx context.Context, ref string) (aud, endpoint 
 	return did, strings.TrimSuffix(ep, "/"), nil
 }
 
+// proxiable reports whether a method Hearth does not serve may go to another
+// service. com.atproto belongs to the PDS: a method of it that Hearth lacks
+// is answered here, never forwarded with a token signed by the caller. Only
+// labels and reports, which labelers and moderation services serve, go out.
+func proxiable(nsid string) bool {
+	return !strings.HasPrefix(nsid, "com.atproto.") ||
+		strings.HasPrefix(nsid, "com.atproto.label.") || strings.HasPrefix(nsid, "com.atproto.moderation.")
+}
+
 // defaultService picks where a method goes without an atproto-proxy header.
 func (s *Server) defaultService(nsid string) string {
 	switch {
@@ -103,7 +112,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		}
 		writeError(w, xe)
 	}
-	if _, err := syntax.ParseNSID(nsid); err != nil {
+	if _, err := syntax.ParseNSID(nsid); err != nil || !proxiable(nsid) {
 		writeError(w, errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s", nsid))
 		return
 	}

@@ -59,7 +59,7 @@ func (s *Server) writeTarget(ident string, a *Auth) (string, *store.Account, err
 		return "", nil, err
 	}
 	if !acct.Active() {
-		return "", nil, errorf(http.StatusBadRequest, "AccountDeactivated", "Account is %s", acct.Status)
+		return "", nil, errorf(http.StatusUnauthorized, "AccountDeactivated", "Account is deactivated")
 	}
 	return did, acct, nil
 }

@@ -15,8 +15,9 @@ import (
 	"github.com/hearth-pds/hearth/store"
 )
 
-// Methods an app-password session may not reach through a service token,
-// and those that need a privileged app password, as in the reference PDS.
+// Methods no session may reach through a service token or the proxy (the
+// account, email, password, identity and PLC management that belongs to the
+// PDS), and those that need a privileged app password, as in the reference.
 var (
 	protectedMethods = map[string]bool{
 		"com.atproto.admin.sendEmail": true, "com.atproto.identity.requestPlcOperationSignature": true,
@@ -27,6 +28,10 @@ var (
 		"com.atproto.server.listAppPasswords": true, "com.atproto.server.requestAccountDelete": true,
 		"com.atproto.server.requestEmailConfirmation": true, "com.atproto.server.requestEmailUpdate": true,
 		"com.atproto.server.revokeAppPassword": true, "com.atproto.server.updateEmail": true,
+		"com.atproto.server.deleteAccount": true, "com.atproto.server.requestPasswordReset": true,
+		"com.atproto.server.resetPassword": true, "com.atproto.server.createSession": true,
+		"com.atproto.server.refreshSession": true, "com.atproto.server.deleteSession": true,
+		"com.atproto.identity.submitPlcOperation": true, "com.atproto.server.getServiceAuth": true,
 	}
 	privilegedPrefixes = []string{"chat.bsky.", "com.atproto.server.createAccount"}
 )
@@ -53,13 +58,14 @@ func (s *Server) serviceToken(acct *store.Account, aud, lxm string, exp time.Tim
 	}, key.Sign)
 }
 
-// checkScopeFor refuses what an app-password session may not do with nsid.
+// checkScopeFor refuses a protected method to every session, and what an
+// app-password session may not do with nsid.
 func checkScopeFor(a *Auth, nsid string) error {
+	if protectedMethods[nsid] {
+		return errorf(http.StatusBadRequest, "InvalidRequest", "cannot request a service auth token for the protected method %s", nsid)
+	}
 	if !a.AppPassword() {
 		return nil
-	}
-	if protectedMethods[nsid] {
-		return errorf(http.StatusBadRequest, "InvalidToken", "Bad token method: %s is not available to app passwords", nsid)
 	}
 	if privileged(nsid) && a.Scope != account.ScopeAppPassPrivate {
 		return errorf(http.StatusBadRequest, "InvalidToken", "Bad token scope: %s needs a privileged app password", nsid)
