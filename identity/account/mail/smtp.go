@@ -57,7 +57,15 @@ func (s *Sender) deliver(ctx context.Context, m *store.Mail) error {
 		conn.SetDeadline(dl)
 	}
 	err = s.converse(conn, rcpt, raw)
-	if ctx.Err() != nil && err != nil {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The connection's deadline and ctx's end at the same instant;
+		// either may be the one that fires first.
+		return fmt.Errorf("mail: %s: no answer within %v: %w", s.ep.Addr(), s.timeout, err)
+	case ctx.Err() != nil:
 		return fmt.Errorf("mail: %s: %w (%v)", s.ep.Addr(), ctx.Err(), err)
 	}
 	return err
