@@ -262,5 +262,5 @@ func (tx *Tx) SetMeta(name string, value []byte) error {
 func topBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
 		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens,
-		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending")}
+		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), bucketOutbox}
 }

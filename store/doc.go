@@ -8,7 +8,8 @@
 // Bucket layout (keys are bytes; "‖" is concatenation):
 //
 //	meta                      server-wide settings and secrets, by name ("jwt-secret",
-//	                          "plc-rotation-key", "seq": the last event number)
+//	                          "plc-rotation-key", "seq": the last event number,
+//	                          "mail.last-error": the mail sender's last failure)
 //	accounts/<did>            Account (JSON): handle, email, password hash, signing key, status
 //	handles/<handle>          did, lower-case handle index
 //	emails/<email>            did, lower-case email index
@@ -24,6 +25,9 @@
 //	blobchunks/<id>‖<n>       blob bytes in 256 KiB chunks; id is 8 bytes, n 4 bytes big-endian
 //	blobowners/<did>‖0‖<cid>  Owner (JSON): reference count, temporary or not, first rev
 //	blobpending/<id>          unix seconds: an upload in progress, swept if it never finishes
+//	outbox/<id>               Mail (JSON): a mail not yet delivered, with its attempts and
+//	                          next try; id is 8 bytes big-endian from NextSequence, so a
+//	                          scan is the order mails were queued (package account/mail)
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that
