@@ -16,6 +16,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hearth-pds/hearth/identity"
+	"github.com/hearth-pds/hearth/identity/account/mail"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/web"
@@ -37,6 +38,7 @@ type appliance struct {
 	log       *slog.Logger
 	started   time.Time
 	setupCode string
+	mail      *mail.Sender
 
 	mu      sync.Mutex
 	cfg     config

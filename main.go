@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/blob"
+	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/identity/account/mail"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
@@ -37,6 +39,7 @@ type config struct {
 	Data, Listen, Hostname, PublicURL, HandleDomains, PLCURL string
 	AdminPassword, Relays                                    string
 	AppView, Chat, ReportService                             string
+	SMTPURL, EmailFrom                                       string
 	InviteRequired, Dev, RateLimits                          bool
 	EventRetention                                           time.Duration
 	BlobLimit                                                int64
@@ -90,6 +93,8 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.AppView, "appview", "HEARTH_APPVIEW", "did:web:api.bsky.app#bsky_appview", "AppView for app.bsky.* methods (did#service)")
 	str(&c.Chat, "chat", "HEARTH_CHAT", "did:web:api.bsky.chat#bsky_chat", "chat service for chat.bsky.* methods (did#service)")
 	str(&c.ReportService, "report-service", "HEARTH_REPORT_SERVICE", "did:plc:ar7c4by46qjdydhdevvrndac#atproto_labeler", "moderation service for createReport (did#service)")
+	str(&c.SMTPURL, "smtp-url", "HEARTH_SMTP_URL", "", "mail server for account codes: smtp://user:pass@host:587 or smtps://user:pass@host:465 (none: codes are shown on the account page)")
+	str(&c.EmailFrom, "email-from", "HEARTH_EMAIL_FROM", "", "sender address of account mail (default noreply@+hostname)")
 	boolean(&c.InviteRequired, "invite-required", "HEARTH_INVITE_REQUIRED", true, "invite codes needed to sign up")
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
@@ -156,8 +161,21 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Warn("Hearth is not set up yet: open its page and enter this setup code",
 			"setup_code", app.setupCode, "url", "http://"+cfg.Listen+"/")
 	}
+	from := cfg.EmailFrom
+	if from == "" {
+		from = "noreply@" + cfg.Hostname
+	}
+	sender, err := mail.NewSender(db, mail.Config{URL: cfg.SMTPURL, From: from}, log)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	app.mail = sender
+	if !sender.Configured() {
+		log.Info("no mail server (HEARTH_SMTP_URL): account codes are shown on the account page, password reset codes in this log")
+	}
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
+	go sender.Run(bg)
 	go pruneEvents(bg, db, cfg.EventRetention, log)
 	go sampleStats(bg, db, log)
 	// The pages outlive restarts, so a wizard session survives the
@@ -202,6 +220,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		PLC:      &plc.Client{BaseURL: cfg.PLCURL, HTTP: httpClient},
 		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, HTTP: httpClient, Dev: cfg.Dev},
 		OnEvent:  crawler.Poke,
+		Mailer:   &mail.Outbox{Sender: app.mail, Hostname: cfg.Hostname, PublicURL: cfg.PublicURL},
 	})
 	if err != nil {
 		return err
@@ -212,6 +231,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		go crawler.Run(bg)
 	}
 	go sweepBlobs(bg, srv.Blobs(), log)
+	go sweepAccounts(bg, srv.Accounts(), log)
 
 	reload := make(chan struct{}, 1)
 	app.bind(cfg, srv, crawler, reload)
@@ -302,6 +322,25 @@ func isLocalHost(h string) bool {
 }
 
 // sweepBlobs expires uploads no record came to use.
+// sweepAccounts deletes, hourly, deactivated accounts whose deleteAfter
+// has passed.
+func sweepAccounts(ctx context.Context, accounts *account.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := accounts.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("deleting expired accounts failed", "err", err)
+		} else if n > 0 {
+			log.Info("deleted accounts past their deleteAfter", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func sweepBlobs(ctx context.Context, b *blob.Store, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()

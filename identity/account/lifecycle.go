@@ -124,6 +124,9 @@ func (s *Service) remove(tx *store.Tx, did string) error {
 	if err := tx.DeleteAccount(did); err != nil {
 		return fmt.Errorf("account: delete %s: %w", did, err)
 	}
+	if err := tx.DeleteMailOf(did); err != nil {
+		return fmt.Errorf("account: delete mail of %s: %w", did, err)
+	}
 	if err := tx.DeleteEventsOf(did, tx.LastSeq()+1); err != nil {
 		return fmt.Errorf("account: delete events of %s: %w", did, err)
 	}
