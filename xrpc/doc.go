@@ -7,8 +7,14 @@
 // answers the caller expects to see them in (read-after-write).
 //
 // Handlers are thin: they parse and check the request, then call into
-// package repo for repository changes (one store transaction each, which
-// also counts blob references and appends the firehose event) and into
-// package store for account state. XRPC error names and status codes are
-// decided here and nowhere else.
+// package identity/account for everything about accounts and sessions, and
+// into package repo for repository changes (one store transaction each,
+// which also counts blob references and appends the firehose event). XRPC
+// error names and status codes are decided here and nowhere else: errors.go
+// maps the account operations' sentinels through one table.
+//
+// Methods of com.atproto that Hearth does not serve are answered with 501
+// MethodNotImplemented and never forwarded: they belong to the PDS. Only
+// com.atproto.label and com.atproto.moderation go out, as they do from the
+// reference PDS.
 package xrpc
