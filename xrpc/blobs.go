@@ -32,14 +32,11 @@ func blobError(err error) error {
 }
 
 func (s *Server) uploadBlob(w http.ResponseWriter, r *http.Request, a *Auth) error {
-	acct, err := s.loadAccount(a.DID)
-	if err != nil {
-		return err
-	}
-	if !acct.Active() {
-		return errorf(http.StatusBadRequest, "AccountDeactivated", "Account is %s", acct.Status)
-	}
+	// A deactivated account may upload: that is how blobs move in during a
+	// migration, before the account is activated.
 	if cl := r.ContentLength; cl > s.blobs.Limit {
+		// Close instead of draining the body the client announced.
+		w.Header().Set("Connection", "close")
 		return errorf(http.StatusBadRequest, "BlobTooLarge", "blob of %d bytes is over the %d-byte limit", cl, s.blobs.Limit)
 	}
 	allow, _ := strconv.ParseBool(r.Header.Get(blob.AllowLocationHeader))

@@ -1,12 +1,16 @@
 package xrpc
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tinyJPEG is a minimal JPEG; with gps its EXIF carries a latitude.
@@ -171,5 +175,27 @@ func TestBlobTooLarge(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 400 || !strings.Contains(string(body), "BlobTooLarge") {
 		t.Fatalf("chunked oversize: %d %s", res.StatusCode, body)
+	}
+}
+
+// An upload that announces more than the limit is refused before any of its
+// body is read: the answer comes while the client has sent only headers.
+func TestOversizedUploadRefusedAtOnce(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("olga")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.http.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /xrpc/com.atproto.repo.uploadBlob HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: image/png\r\nContent-Length: 200000000\r\n\r\n", a.Access)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body was sent: %v", err)
+	}
+	if res.StatusCode != 400 {
+		t.Fatalf("status %d", res.StatusCode)
 	}
 }
