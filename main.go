@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/blob"
+	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
@@ -179,7 +181,11 @@ var errReload = errors.New("reload")
 // wizard changes a setting (errReload).
 func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog, pages http.Handler) error {
 	db, log := app.db, app.log
-	httpClient := &http.Client{Timeout: 15 * time.Second}
+	// Every request out goes through one guarded factory; dev mode lets it
+	// reach loopback and the LAN, and so does a PLC directory the operator
+	// configured by address.
+	out := egress.New(egress.Options{AllowPrivate: cfg.Dev, Log: log, Allow: configuredAddr(cfg.PLCURL)})
+	httpClient := out.Client(egress.Use{Timeout: 15 * time.Second, MaxRedirects: 3, MaxBody: 16 << 20})
 	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log}
 	srv, err := xrpc.New(ctx, xrpc.Config{
 		Version:        version,
@@ -200,7 +206,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		Log:      log,
 		Lexicons: lex,
 		PLC:      &plc.Client{BaseURL: cfg.PLCURL, HTTP: httpClient},
-		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, HTTP: httpClient, Dev: cfg.Dev},
+		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, Egress: out, Dev: cfg.Dev},
 		OnEvent:  crawler.Poke,
 	})
 	if err != nil {
@@ -246,6 +252,33 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		return result
 	}
 	return err
+}
+
+// configuredAddr lets the egress guard through to the address of a URL
+// given as configuration, when it names one literally: the operator chose
+// it, unlike the hosts of handles and DID documents. A private directory
+// known by name only works in dev mode.
+func configuredAddr(raw string) func(netip.AddrPort) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return nil
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil
+	}
+	want := netip.AddrPortFrom(ip.Unmap(), uint16(p))
+	return func(ap netip.AddrPort) bool {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) == want
+	}
 }
 
 // pruneEvents drops events older than the retention, in small batches.

@@ -123,7 +123,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 	}
 	s, err := New(context.Background(), cfg, Deps{
 		DB: db, Lexicons: cat,
-		PLC:      &plc.Client{BaseURL: plcSrv.URL},
+		PLC:      &plc.Client{BaseURL: plcSrv.URL, HTTP: plcSrv.Client()},
 		Resolver: &resolve.Resolver{PLCURL: plcSrv.URL, Dev: true},
 	})
 	if err != nil {

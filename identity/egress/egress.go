@@ -23,10 +23,11 @@ type Options struct {
 	// DialTimeout bounds each connect; 10 s if zero.
 	DialTimeout time.Duration
 
-	// The rest are for tests, which must reach a server on loopback
-	// while the guard is on.
+	// The rest are seams: mostly for tests, which must reach a server on
+	// loopback while the guard is on.
 
-	// Allow, if set, lets an address through that IsPublic refuses.
+	// Allow, if set, lets an address through that IsPublic refuses: a
+	// test server, or an endpoint the operator configured by address.
 	Allow func(netip.AddrPort) bool
 	// Rewrite, if set, maps each dial address ("host:port") before the
 	// dial, as a fake DNS would; the guard judges where it leads.
