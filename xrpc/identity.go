@@ -28,7 +28,12 @@ func (s *Server) resolveHandle(w http.ResponseWriter, r *http.Request, _ *Auth) 
 		return nil
 	})
 	if did == "" && s.resolver != nil {
-		did, _ = s.resolver.ResolveHandle(r.Context(), string(h))
+		// The answer is the same whatever failed: the reason may say where
+		// the name points, and anyone may call this.
+		var err error
+		if did, err = s.resolver.ResolveHandle(r.Context(), string(h)); err != nil {
+			s.log.Debug("resolveHandle failed", "handle", h, "err", err)
+		}
 	}
 	if did == "" {
 		return errorf(http.StatusBadRequest, "HandleNotFound", "Unable to resolve handle")
@@ -71,6 +76,9 @@ func (s *Server) SetHandle(ctx context.Context, did, raw string) error {
 		}
 		s.resolver.Forget(string(h)) // the owner may just have added the record
 		got, rerr := s.resolver.ResolveHandle(ctx, string(h))
+		if rerr != nil {
+			s.log.Info("updateHandle: could not resolve the handle", "did", did, "handle", h, "err", rerr)
+		}
 		if rerr != nil || got != did {
 			return errorf(http.StatusBadRequest, "InvalidHandle", "External handle did not resolve to %s: add a DNS TXT record _atproto.%s with \"did=%s\"", did, h, did)
 		}
