@@ -42,6 +42,7 @@ type config struct {
 	InviteRequired, Dev, RateLimits                          bool
 	EventRetention                                           time.Duration
 	BlobLimit                                                int64
+	MaxConns, MaxConnsPerIP                                  int
 	// explicit names the settings given by flag or environment; those
 	// override what the setup wizard stored.
 	explicit map[string]bool
@@ -96,6 +97,19 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
 	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
+	var envErr error
+	count := func(p *int, name, env string, def int, usage string) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				envErr = errors.Join(envErr, fmt.Errorf("$%s %q: want a count, 0 for no limit", env, v))
+			}
+			def = n
+		}
+		fs.IntVar(p, name, def, usage+" ($"+env+")")
+	}
+	count(&c.MaxConns, "max-conns", "HEARTH_MAX_CONNS", 512, "most open connections, 0 for no cap")
+	count(&c.MaxConnsPerIP, "max-conns-per-ip", "HEARTH_MAX_CONNS_PER_IP", 64, "most open connections from one address (loopback exempt), 0 for no cap")
 	blobLimit := "100000000"
 	if v := getenv("HEARTH_BLOB_LIMIT"); v != "" {
 		blobLimit = v
@@ -116,6 +130,12 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return c, err
 	}
 	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+	if envErr != nil {
+		return c, envErr
+	}
+	if c.MaxConns < 0 || c.MaxConnsPerIP < 0 {
+		return c, errors.New("connection caps: want a count, 0 for no limit")
+	}
 	d, err := time.ParseDuration(retention)
 	if err != nil || d < time.Minute {
 		return c, fmt.Errorf("event retention %q: want a duration of at least 1m, like 72h", retention)
@@ -230,7 +250,10 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	limits := defaultLimits()
+	limits.MaxConns, limits.MaxConnsPerIP = cfg.MaxConns, cfg.MaxConnsPerIP
+	ln = limitListener(ln, limits, log)
+	hs := newHTTPServer(mux, limits)
 	log.Info("hearth listening", "addr", ln.Addr().String(), "version", version, "data", db.Path(),
 		"hostname", cfg.Hostname, "did", srv.ServiceDID())
 	errc := make(chan error, 1)

@@ -49,3 +49,31 @@ func TestConfiguredAddr(t *testing.T) {
 		t.Error("a host name was trusted")
 	}
 }
+
+func TestLoadConfigConnectionCaps(t *testing.T) {
+	tests := []struct {
+		env          map[string]string
+		args         []string
+		conns, perIP int
+		wantErr      bool
+	}{
+		{env: map[string]string{}, conns: 512, perIP: 64},
+		{env: map[string]string{"HEARTH_MAX_CONNS": "100", "HEARTH_MAX_CONNS_PER_IP": "0"}, conns: 100, perIP: 0},
+		{env: map[string]string{"HEARTH_MAX_CONNS": "100"}, args: []string{"-max-conns", "7"}, conns: 7, perIP: 64},
+		{env: map[string]string{"HEARTH_MAX_CONNS": "many"}, wantErr: true},
+		{env: map[string]string{"HEARTH_MAX_CONNS_PER_IP": "-1"}, wantErr: true},
+		{env: map[string]string{}, args: []string{"-max-conns-per-ip", "-3"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		c, err := loadConfig(tt.args, func(k string) string { return tt.env[k] })
+		if tt.wantErr {
+			if err == nil {
+				t.Errorf("%v %v: no error", tt.env, tt.args)
+			}
+			continue
+		}
+		if err != nil || c.MaxConns != tt.conns || c.MaxConnsPerIP != tt.perIP {
+			t.Errorf("%v %v: %d %d %v, want %d %d", tt.env, tt.args, c.MaxConns, c.MaxConnsPerIP, err, tt.conns, tt.perIP)
+		}
+	}
+}
