@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -22,6 +23,7 @@ import (
 	"github.com/hearth-pds/hearth/blob"
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/mail"
+	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
@@ -43,6 +45,7 @@ type config struct {
 	InviteRequired, Dev, RateLimits                          bool
 	EventRetention                                           time.Duration
 	BlobLimit                                                int64
+	MaxConns, MaxConnsPerIP                                  int
 	// explicit names the settings given by flag or environment; those
 	// override what the setup wizard stored.
 	explicit map[string]bool
@@ -99,6 +102,19 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
 	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
+	var envErr error
+	count := func(p *int, name, env string, def int, usage string) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				envErr = errors.Join(envErr, fmt.Errorf("$%s %q: want a count, 0 for no limit", env, v))
+			}
+			def = n
+		}
+		fs.IntVar(p, name, def, usage+" ($"+env+")")
+	}
+	count(&c.MaxConns, "max-conns", "HEARTH_MAX_CONNS", 512, "most open connections, 0 for no cap")
+	count(&c.MaxConnsPerIP, "max-conns-per-ip", "HEARTH_MAX_CONNS_PER_IP", 64, "most open connections from one address (loopback exempt), 0 for no cap")
 	blobLimit := "100000000"
 	if v := getenv("HEARTH_BLOB_LIMIT"); v != "" {
 		blobLimit = v
@@ -119,6 +135,12 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return c, err
 	}
 	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+	if envErr != nil {
+		return c, envErr
+	}
+	if c.MaxConns < 0 || c.MaxConnsPerIP < 0 {
+		return c, errors.New("connection caps: want a count, 0 for no limit")
+	}
 	d, err := time.ParseDuration(retention)
 	if err != nil || d < time.Minute {
 		return c, fmt.Errorf("event retention %q: want a duration of at least 1m, like 72h", retention)
@@ -197,7 +219,11 @@ var errReload = errors.New("reload")
 // wizard changes a setting (errReload).
 func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog, pages http.Handler) error {
 	db, log := app.db, app.log
-	httpClient := &http.Client{Timeout: 15 * time.Second}
+	// Every request out goes through one guarded factory; dev mode lets it
+	// reach loopback and the LAN, and so does a PLC directory the operator
+	// configured by address.
+	out := egress.New(egress.Options{AllowPrivate: cfg.Dev, Log: log, Allow: configuredAddr(cfg.PLCURL)})
+	httpClient := out.Client(egress.Use{Timeout: 15 * time.Second, MaxRedirects: 3, MaxBody: 16 << 20})
 	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log}
 	srv, err := xrpc.New(ctx, xrpc.Config{
 		Version:        version,
@@ -218,7 +244,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		Log:      log,
 		Lexicons: lex,
 		PLC:      &plc.Client{BaseURL: cfg.PLCURL, HTTP: httpClient},
-		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, HTTP: httpClient, Dev: cfg.Dev},
+		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, Egress: out, Dev: cfg.Dev},
 		OnEvent:  crawler.Poke,
 		Mailer:   &mail.Outbox{Sender: app.mail, Hostname: cfg.Hostname, PublicURL: cfg.PublicURL},
 	})
@@ -244,7 +270,10 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	limits := defaultLimits()
+	limits.MaxConns, limits.MaxConnsPerIP = cfg.MaxConns, cfg.MaxConnsPerIP
+	ln = limitListener(ln, limits, log)
+	hs := newHTTPServer(mux, limits)
 	log.Info("hearth listening", "addr", ln.Addr().String(), "version", version, "data", db.Path(),
 		"hostname", cfg.Hostname, "did", srv.ServiceDID())
 	errc := make(chan error, 1)
@@ -266,6 +295,33 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		return result
 	}
 	return err
+}
+
+// configuredAddr lets the egress guard through to the address of a URL
+// given as configuration, when it names one literally: the operator chose
+// it, unlike the hosts of handles and DID documents. A private directory
+// known by name only works in dev mode.
+func configuredAddr(raw string) func(netip.AddrPort) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return nil
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil
+	}
+	want := netip.AddrPortFrom(ip.Unmap(), uint16(p))
+	return func(ap netip.AddrPort) bool {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) == want
+	}
 }
 
 // pruneEvents drops events older than the retention, in small batches.

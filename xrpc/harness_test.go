@@ -131,7 +131,7 @@ func newEnvWith(t *testing.T, mailer account.Mailer, mutate ...func(*Config)) *t
 	}
 	s, err := New(context.Background(), cfg, Deps{
 		DB: db, Lexicons: cat,
-		PLC:      &plc.Client{BaseURL: plcSrv.URL},
+		PLC:      &plc.Client{BaseURL: plcSrv.URL, HTTP: plcSrv.Client()},
 		Resolver: &resolve.Resolver{PLCURL: plcSrv.URL, Dev: true},
 		Mailer:   mailer,
 	})

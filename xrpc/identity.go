@@ -26,7 +26,12 @@ func (s *Server) resolveHandle(w http.ResponseWriter, r *http.Request, _ *Auth) 
 		return nil
 	})
 	if did == "" && s.resolver != nil {
-		did, _ = s.resolver.ResolveHandle(r.Context(), string(h))
+		// The answer is the same whatever failed: the reason may say where
+		// the name points, and anyone may call this.
+		var err error
+		if did, err = s.resolver.ResolveHandle(r.Context(), string(h)); err != nil {
+			s.log.Debug("resolveHandle failed", "handle", h, "err", err)
+		}
 	}
 	if did == "" {
 		return errorf(http.StatusBadRequest, "HandleNotFound", "Unable to resolve handle")

@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hearth-pds/hearth/identity"
+	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/repo/syntax"
 )
 
@@ -30,30 +29,12 @@ var (
 	}
 )
 
-// proxyClient dials only public addresses (any address in dev mode), so a
-// DID document cannot aim Hearth at the owner's home network.
+// proxyClient dials through the egress guard: only public addresses (any
+// in dev mode), so a DID document cannot aim Hearth at the owner's home
+// network. It follows no redirect: the service's redirects are the client's
+// business, not ours. The request's context bounds each exchange.
 func (s *Server) proxyClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
-		if s.cfg.Dev {
-			return nil
-		}
-		host, _, _ := net.SplitHostPort(address)
-		ip := net.ParseIP(host)
-		if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() {
-			return fmt.Errorf("refusing to proxy to the non-public address %s", host)
-		}
-		return nil
-	}}
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext:           dialer.DialContext,
-			ResponseHeaderTimeout: 30 * time.Second,
-			MaxIdleConnsPerHost:   16,
-			IdleConnTimeout:       90 * time.Second,
-		},
-		// The service's redirects are the client's business, not ours.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	return egress.New(egress.Options{AllowPrivate: s.cfg.Dev, Log: s.log}).Client(egress.Use{MaxRedirects: 0})
 }
 
 // resolveService turns "did#service_id" into the audience DID and the
@@ -68,7 +49,9 @@ func (s *Server) resolveService(ctx context.Context, ref string) (aud, endpoint 
 	}
 	doc, err := s.resolver.ResolveDID(ctx, did)
 	if err != nil {
-		return "", "", errorf(http.StatusBadRequest, "InvalidRequest", "could not resolve the proxy DID %s: %v", did, err)
+		// The detail may say where the DID's host points: log it only.
+		s.log.Info("proxy: could not resolve the service DID", "did", did, "err", err)
+		return "", "", errorf(http.StatusBadRequest, "InvalidRequest", "could not resolve the proxy DID %s", did)
 	}
 	ep, ok := doc.ServiceEndpoint(id)
 	if !ok {
@@ -185,12 +168,15 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 	out.Header.Set("Authorization", "Bearer "+tok)
 	res, err := s.proxyHTTP.Do(out)
 	if err != nil {
+		// The dial error names the address the endpoint led to, and why
+		// it failed: a scanner of the local network. Log it only.
+		s.log.Info("proxy: service unreachable", "nsid", nsid, "service", aud, "endpoint", endpoint, "err", err)
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			fail(errorf(http.StatusGatewayTimeout, "UpstreamTimeout", "the service at %s did not answer in time", endpoint))
+			fail(errorf(http.StatusGatewayTimeout, "UpstreamTimeout", "the service did not answer in time"))
 			return
 		}
-		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "could not reach the service at %s: %v", endpoint, err))
+		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "could not reach the service"))
 		return
 	}
 	defer res.Body.Close()
@@ -242,7 +228,8 @@ func (s *Server) feedGenerator(ctx context.Context, did, appview, appviewDID, fe
 	req.Header.Set("Authorization", "Bearer "+tok)
 	res, err := s.proxyHTTP.Do(req)
 	if err != nil {
-		return "", errorf(http.StatusBadGateway, "UpstreamFailure", "could not look up the feed generator: %v", err)
+		s.log.Info("proxy: feed generator lookup failed", "feed", feed, "err", err)
+		return "", errorf(http.StatusBadGateway, "UpstreamFailure", "could not look up the feed generator")
 	}
 	defer res.Body.Close()
 	var out struct {

@@ -2,6 +2,7 @@ package xrpc
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/auth"
+	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/identity/keys"
 )
 
@@ -200,14 +202,14 @@ func TestProxyRefusesPrivateAddressesOutsideDev(t *testing.T) {
 	}
 	tls := httptest.NewTLSServer(http.NotFoundHandler())
 	defer tls.Close()
-	e.srv.proxyHTTP.Transport.(*http.Transport).TLSClientConfig = tls.Client().Transport.(*http.Transport).TLSClientConfig
+	e.srv.proxyHTTP = e.srv.proxyClient() // the guard is chosen when the client is made
 	out, _ := http.NewRequest("GET", tls.URL, nil)
-	if _, err := e.srv.proxyHTTP.Do(out); err == nil || !strings.Contains(err.Error(), "non-public") {
+	if _, err := e.srv.proxyHTTP.Do(out); !errors.Is(err, egress.ErrForbiddenAddress) {
 		t.Fatalf("dial to loopback outside dev: %v", err)
 	}
 	// A private address is refused before any packet leaves.
 	priv, _ := http.NewRequest("GET", "https://10.0.0.1/xrpc/app.bsky.feed.getTimeline", nil)
-	if _, err := e.srv.proxyHTTP.Do(priv); err == nil || !strings.Contains(err.Error(), "non-public") {
+	if _, err := e.srv.proxyHTTP.Do(priv); !errors.Is(err, egress.ErrForbiddenAddress) {
 		t.Fatalf("dial to 10.0.0.1 outside dev: %v", err)
 	}
 }

@@ -79,7 +79,7 @@ func newFixture(t *testing.T) *fixture {
 		HashPassword: func(p string) (string, error) { return auth.HashPasswordCost(p, 4) },
 	}, Deps{
 		DB: db, Writer: &repo.Writer{Clock: syntax.NewTIDClock(1)}, Events: f.ev,
-		PLC: &plc.Client{BaseURL: plcSrv.URL}, Mailer: f.mail, Rotation: rot, JWTKey: auth.HS256("secret"),
+		PLC: &plc.Client{BaseURL: plcSrv.URL, HTTP: plcSrv.Client()}, Mailer: f.mail, Rotation: rot, JWTKey: auth.HS256("secret"),
 		Now: func() time.Time { return f.clock },
 	})
 	return f

@@ -58,6 +58,9 @@ func (s *Service) SetHandle(ctx context.Context, did, raw string) error {
 		}
 		s.Resolver.Forget(string(h)) // the owner may just have added the record
 		got, rerr := s.Resolver.ResolveHandle(ctx, string(h))
+		if rerr != nil {
+			s.Log.Info("handle change: could not resolve the handle", "did", did, "handle", h, "err", rerr)
+		}
 		if rerr != nil || got != did {
 			return fail(ErrInvalidHandle, "External handle did not resolve to %s: add a DNS TXT record _atproto.%s with \"did=%s\"", did, h, did)
 		}

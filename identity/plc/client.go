@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hearth-pds/hearth/identity"
+	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/identity/resolve"
 )
 
@@ -45,18 +47,26 @@ const (
 // DefaultTimeout bounds each request when Client.HTTP is nil.
 const DefaultTimeout = 30 * time.Second
 
-// Client talks to a PLC directory. Set BaseURL; HTTP is a client with
-// DefaultTimeout if nil.
+// Client talks to a PLC directory. Set BaseURL, and HTTP to a client from
+// identity/egress; if nil, one with DefaultTimeout whose dialer refuses
+// private addresses, so a directory on loopback or the LAN needs a client
+// that allows them (development mode). Do not copy a Client after use.
 type Client struct {
 	BaseURL string
 	HTTP    *http.Client
+
+	once sync.Once
+	def  *http.Client
 }
 
 func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: DefaultTimeout}
+	c.once.Do(func() {
+		c.def = egress.New(egress.Options{}).Client(egress.Use{Timeout: DefaultTimeout, MaxRedirects: 3})
+	})
+	return c.def
 }
 
 func (c *Client) url(did, suffix string) (string, error) {

@@ -10,9 +10,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/identity/keys"
 )
 
@@ -217,7 +219,7 @@ func TestNextOpAfterLegacyCreate(t *testing.T) {
 	defer srv.Close()
 	entry := loadLog(t, "legacy_create.json")[0]
 	dir.raw[entry.DID] = string(mustJSON(t, entry.Operation))
-	c := &Client{BaseURL: srv.URL}
+	c := &Client{BaseURL: srv.URL, HTTP: srv.Client()}
 	if _, err := c.LastOp(context.Background(), entry.DID); !errors.Is(err, ErrInvalidOp) {
 		t.Fatalf("LastOp of a legacy create: %v", err)
 	}
@@ -281,7 +283,7 @@ func TestClientAnswers(t *testing.T) {
 	var answer func(w http.ResponseWriter)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { answer(w) }))
 	defer srv.Close()
-	c := &Client{BaseURL: srv.URL}
+	c := &Client{BaseURL: srv.URL, HTTP: srv.Client()}
 	tests := []struct {
 		name   string
 		answer func(w http.ResponseWriter)
@@ -355,5 +357,20 @@ func TestCheckPublishable(t *testing.T) {
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrUnpublishable)) {
 			t.Errorf("CheckPublishable(%q, %q) = %v", tt.dir, tt.endpoint, err)
 		}
+	}
+}
+
+// The default client keeps the address guard on: a directory on loopback
+// is refused before any request is made.
+func TestDefaultClientRefusesLoopback(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL}
+	if _, err := c.Data(context.Background(), "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"); !errors.Is(err, egress.ErrForbiddenAddress) {
+		t.Fatalf("err = %v, want ErrForbiddenAddress", err)
+	}
+	if hits.Load() != 0 {
+		t.Fatal("the directory was reached")
 	}
 }

@@ -8,8 +8,11 @@
 // Everything fetched is untrusted: each step has a timeout, each body a size
 // limit, and outside development mode only https:// and public host names
 // are used, so a handle or did:web cannot point the server at itself or at
-// the local network. Answers are kept in a small in-memory cache, bounded in
-// size and time.
+// the local network. That text check is the first fence; the second is
+// identity/egress, whose dialer refuses a private address at connect time,
+// whatever name or redirect led there. Network errors reach callers
+// redacted (egress.ErrFetchFailed), the detail only in the log. Answers are
+// kept in a small in-memory cache, bounded in size and time.
 //
 // Resolution proves only what the named host or directory claims. A handle
 // belongs to a DID when the DID's document also names the handle: callers

@@ -26,7 +26,8 @@ var localSuffixes = []string{
 // LAN suffixes.
 //
 // It looks at the text only and does no DNS lookup, so a public name that
-// resolves to a private address passes.
+// resolves to a private address passes: the egress dialer refuses that one
+// when it connects.
 func IsPublicHost(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if h == "" {

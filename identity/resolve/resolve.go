@@ -10,13 +10,17 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hearth-pds/hearth/identity"
+	"github.com/hearth-pds/hearth/identity/egress"
 )
 
 // Sentinel errors. A network failure or timeout is none of these: it is
-// returned wrapped as it came, since it says nothing about the name.
+// returned as egress.ErrFetchFailed, its detail (the address, the dial
+// error) logged and kept out of the text, since whoever chose the name may
+// read it back.
 var (
 	// ErrNotFound: the name has no DID or document (HTTP 404, no record).
 	ErrNotFound = errors.New("resolve: not found")
@@ -42,7 +46,7 @@ const (
 const (
 	maxDocument  = 64 << 10
 	maxWellKnown = 4 << 10
-	maxRedirects = 5
+	maxRedirects = 3
 )
 
 // Resolver resolves DIDs and handles. The zero value is ready to use, with
@@ -50,11 +54,14 @@ const (
 // a Resolver after.
 type Resolver struct {
 	// PLCURL is the PLC directory, DefaultPLCURL if empty. It is trusted
-	// configuration: it may be a local address even outside Dev.
+	// configuration, exempt from the host-name rules of Dev, but it is still
+	// dialed through Egress: a local directory needs a Factory that allows
+	// private addresses.
 	PLCURL string
-	// HTTP makes the requests; a client with DefaultTimeout if nil. Its
-	// redirect policy is narrowed per request (see Dev).
-	HTTP *http.Client
+	// Egress makes the HTTP clients, and with them the guard on the
+	// addresses dialed; if nil, a Factory that allows private addresses
+	// only in Dev mode. Redirects are narrowed further per request (see Dev).
+	Egress *egress.Factory
 	// LookupTXT answers DNS TXT queries; net.DefaultResolver's if nil.
 	LookupTXT func(ctx context.Context, name string) ([]string, error)
 	// TTL is how long an answer is kept; DefaultTTL if zero.
@@ -74,6 +81,17 @@ type Resolver struct {
 	Now func() time.Time
 
 	cache cache
+
+	egressOnce sync.Once
+}
+
+func (r *Resolver) egress() *egress.Factory {
+	r.egressOnce.Do(func() {
+		if r.Egress == nil {
+			r.Egress = egress.New(egress.Options{AllowPrivate: r.Dev})
+		}
+	})
+	return r.Egress
 }
 
 func (r *Resolver) now() time.Time {
@@ -297,7 +315,7 @@ func (r *Resolver) fetch(ctx context.Context, u string, limit int64, untrusted b
 	req.Header.Set("Accept", accept)
 	res, err := r.client(untrusted).Do(req)
 	if err != nil {
-		return nil, err
+		return nil, r.egress().Redact(err, "url", u)
 	}
 	defer res.Body.Close()
 	switch {
@@ -308,40 +326,31 @@ func (r *Resolver) fetch(ctx context.Context, u string, limit int64, untrusted b
 	case res.StatusCode/100 != 2:
 		return nil, fmt.Errorf("%s answered %d", u, res.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", u, err)
-	}
-	if int64(len(body)) > limit {
+	body, err := io.ReadAll(egress.LimitBody(res.Body, limit))
+	if errors.Is(err, egress.ErrTooLarge) {
 		return nil, fmt.Errorf("%w: %s answered more than %d bytes", ErrInvalid, u, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", u, r.egress().Redact(err, "url", u))
 	}
 	return body, nil
 }
 
-// client is r.HTTP, or a default, with its redirect policy narrowed: at most
-// maxRedirects hops, each to an address checkURL accepts when untrusted.
-// Copying an http.Client is cheap and shares its transport.
+// client is a guarded client from r.Egress: at most maxRedirects hops, each
+// dialed through the address guard and, when untrusted, also to a URL
+// checkURL accepts.
 func (r *Resolver) client(untrusted bool) *http.Client {
-	c := http.Client{Timeout: orDefault(r.Timeout, DefaultTimeout)}
-	if r.HTTP != nil {
-		c = *r.HTTP
-	}
-	next := c.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= maxRedirects {
-			return fmt.Errorf("more than %d redirects", maxRedirects)
-		}
-		if untrusted {
-			if err := r.checkURL(req.URL); err != nil {
+	c := r.egress().Client(egress.Use{Timeout: orDefault(r.Timeout, DefaultTimeout), MaxRedirects: maxRedirects})
+	if untrusted {
+		next := c.CheckRedirect
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if err := next(req, via); err != nil {
 				return err
 			}
+			return r.checkURL(req.URL)
 		}
-		if next != nil {
-			return next(req, via)
-		}
-		return nil
 	}
-	return &c
+	return c
 }
 
 // checkURL holds an owner-chosen address to https and a public host name,

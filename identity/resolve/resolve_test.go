@@ -7,12 +7,40 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hearth-pds/hearth/identity/egress"
 )
+
+// via returns a Factory with the guard on that still lets srv through, and
+// sends every name under example.com there, as srv.Client() would.
+func via(srv *httptest.Server) *egress.Factory {
+	addr := srv.Listener.Addr().String()
+	ap := netip.MustParseAddrPort(addr)
+	opts := egress.Options{
+		Allow:   func(a netip.AddrPort) bool { return a == ap },
+		Rewrite: exampleTo(addr),
+	}
+	if srv.TLS != nil {
+		opts.TLSConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
+	}
+	return egress.New(opts)
+}
+
+// exampleTo is a fake DNS: example.com and the names under it are at addr.
+func exampleTo(addr string) func(string) string {
+	return func(a string) string {
+		if host, _, _ := net.SplitHostPort(a); host == "example.com" || strings.HasSuffix(host, ".example.com") {
+			return addr
+		}
+		return a
+	}
+}
 
 const (
 	didA = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -79,7 +107,7 @@ func TestResolvePLC(t *testing.T) {
 	}}
 	srv := httptest.NewServer(dir)
 	defer srv.Close()
-	r := &Resolver{PLCURL: srv.URL + "/", LookupTXT: noDNS}
+	r := &Resolver{PLCURL: srv.URL + "/", LookupTXT: noDNS, Egress: via(srv)}
 	ctx := context.Background()
 
 	doc, err := r.ResolveDID(ctx, didA)
@@ -129,7 +157,7 @@ func TestResolveDIDWeb(t *testing.T) {
 
 	t.Run("production https", func(t *testing.T) {
 		dir.set("/.well-known/did.json", body(docJSON("did:web:pds.example.com")))
-		r := &Resolver{HTTP: tlsSrv.Client()}
+		r := &Resolver{Egress: via(tlsSrv)}
 		doc, err := r.ResolveDID(context.Background(), "did:web:pds.example.com")
 		if err != nil || doc.ID != "did:web:pds.example.com" {
 			t.Fatalf("%v, %v", doc, err)
@@ -157,7 +185,7 @@ func TestResolveDIDWeb(t *testing.T) {
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
 			before := dir.hits.Load()
-			r := &Resolver{Dev: tt.dev, HTTP: tlsSrv.Client()}
+			r := &Resolver{Dev: tt.dev, Egress: via(tlsSrv)}
 			if _, err := r.ResolveDID(context.Background(), tt.did); !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
@@ -179,7 +207,7 @@ func TestRedirectPolicy(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	r := &Resolver{HTTP: srv.Client(), LookupTXT: noDNS}
+	r := &Resolver{Egress: via(srv), LookupTXT: noDNS}
 	for _, tc := range []struct {
 		target string
 		ok     bool
@@ -239,7 +267,7 @@ func TestResolveHandle(t *testing.T) {
 		}
 		return noDNS(ctx, name)
 	}
-	r := &Resolver{HTTP: srv.Client(), LookupTXT: lookup, DNSTimeout: 20 * time.Millisecond}
+	r := &Resolver{Egress: via(srv), LookupTXT: lookup, DNSTimeout: 20 * time.Millisecond}
 
 	tests := []struct {
 		handle  string
@@ -282,12 +310,10 @@ func TestResolveHandle(t *testing.T) {
 		plain := httptest.NewServer(handler)
 		defer plain.Close()
 		addr := plain.Listener.Addr().String()
-		dev := &Resolver{Dev: true, LookupTXT: noDNS, HTTP: &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
-			},
-		}}}
+		dev := &Resolver{Dev: true, LookupTXT: noDNS, Egress: egress.New(egress.Options{
+			AllowPrivate: true,
+			Rewrite:      func(string) string { return addr },
+		})}
 		if got, err := dev.ResolveHandle(context.Background(), "web.test"); err != nil || got != didB {
 			t.Fatalf("got %q, %v", got, err)
 		}
@@ -305,7 +331,7 @@ func TestTimeouts(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	r := &Resolver{
-		HTTP:      srv.Client(),
+		Egress:    via(srv),
 		PLCURL:    srv.URL,
 		LookupTXT: noDNS,
 		Timeout:   50 * time.Millisecond,
@@ -334,6 +360,7 @@ func TestCache(t *testing.T) {
 	var lookups atomic.Int32
 	r := &Resolver{
 		PLCURL:     srv.URL,
+		Egress:     via(srv),
 		TTL:        time.Minute,
 		MaxEntries: 2,
 		Now:        func() time.Time { return now },
@@ -407,4 +434,52 @@ func TestCache(t *testing.T) {
 		}
 	}
 	expectHits(8)
+}
+
+// A public-looking name whose DNS answer is a loopback or private address
+// is refused when dialed, directly or at a redirect hop, and the error does
+// not say where it pointed.
+func TestPrivateTargetsRefused(t *testing.T) {
+	var inside atomic.Int32
+	internal := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inside.Add(1)
+		fmt.Fprint(w, didA)
+	}))
+	defer internal.Close()
+	front := httptest.NewTLSServer(http.RedirectHandler("https://internal.example.com/.well-known/atproto-did", http.StatusFound))
+	defer front.Close()
+	frontAddr, internalAddr := front.Listener.Addr().String(), internal.Listener.Addr().String()
+	r := &Resolver{LookupTXT: noDNS, Egress: egress.New(egress.Options{
+		Allow: func(a netip.AddrPort) bool { return a.String() == frontAddr },
+		Rewrite: func(a string) string {
+			if strings.HasPrefix(a, "front.example.com:") {
+				return frontAddr
+			}
+			return internalAddr
+		},
+		TLSConfig: front.Client().Transport.(*http.Transport).TLSClientConfig,
+	})}
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		resolve func() error
+	}{
+		{"did:web", func() error { _, err := r.ResolveDID(ctx, "did:web:internal.example.com"); return err }},
+		{"handle", func() error { _, err := r.ResolveHandle(ctx, "internal.example.com"); return err }},
+		{"redirect hop", func() error { _, err := r.ResolveHandle(ctx, "front.example.com"); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.resolve()
+			if !errors.Is(err, egress.ErrForbiddenAddress) || !errors.Is(err, egress.ErrFetchFailed) {
+				t.Fatalf("err = %v, want a refused address", err)
+			}
+			if strings.Contains(err.Error(), "127.0.0.1") || strings.Contains(err.Error(), "forbidden") {
+				t.Fatalf("the error tells where the name points: %v", err)
+			}
+		})
+	}
+	if inside.Load() != 0 {
+		t.Fatal("the internal server was reached")
+	}
 }

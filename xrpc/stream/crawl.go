@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hearth-pds/hearth/identity/egress"
 )
 
 // Crawler asks relays to crawl this host: at start-up, and again when the
@@ -19,8 +21,10 @@ import (
 type Crawler struct {
 	Hostname string
 	Relays   []string // "bsky.network", or a URL with scheme (http only in dev)
-	HTTP     *http.Client
-	Log      *slog.Logger
+	// HTTP should be a client from identity/egress; if nil, one whose
+	// dialer refuses private addresses (a relay on the LAN needs dev mode).
+	HTTP *http.Client
+	Log  *slog.Logger
 	// Idle is how long after a successful request an active host asks again.
 	Idle time.Duration
 	// MinInterval is the least time between two requests to one relay.
@@ -85,7 +89,7 @@ func (c *Crawler) defaults() {
 		c.MinInterval = time.Minute
 	}
 	if c.HTTP == nil {
-		c.HTTP = &http.Client{Timeout: 20 * time.Second}
+		c.HTTP = egress.New(egress.Options{Log: c.Log}).Client(egress.Use{Timeout: 20 * time.Second, MaxRedirects: 3})
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

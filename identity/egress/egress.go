@@ -1,0 +1,143 @@
+package egress
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"time"
+)
+
+// Options configure a Factory.
+type Options struct {
+	// AllowPrivate turns the address guard off: development mode, where
+	// the PLC directory, did:web hosts and services run on loopback or the
+	// LAN.
+	AllowPrivate bool
+	// Log receives the detail of failures that Redact hides; discarded if nil.
+	Log *slog.Logger
+	// DialTimeout bounds each connect; 10 s if zero.
+	DialTimeout time.Duration
+
+	// The rest are seams: mostly for tests, which must reach a server on
+	// loopback while the guard is on.
+
+	// Allow, if set, lets an address through that IsPublic refuses: a
+	// test server, or an endpoint the operator configured by address.
+	Allow func(netip.AddrPort) bool
+	// Rewrite, if set, maps each dial address ("host:port") before the
+	// dial, as a fake DNS would; the guard judges where it leads.
+	Rewrite func(addr string) string
+	// TLSConfig, if set, replaces the default TLS settings (to trust a
+	// test server's certificate, say).
+	TLSConfig *tls.Config
+}
+
+// Factory makes the guarded clients. Create it with New; it is safe for
+// concurrent use, and its clients share one transport.
+type Factory struct {
+	opts      Options
+	log       *slog.Logger
+	transport *http.Transport
+}
+
+// New returns a Factory whose dialer refuses non-public addresses unless
+// opts.AllowPrivate.
+func New(opts Options) *Factory {
+	f := &Factory{opts: opts, log: opts.Log}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	timeout := opts.DialTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: f.control}
+	dial := d.DialContext
+	if opts.Rewrite != nil {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, opts.Rewrite(addr))
+		}
+	}
+	var tc *tls.Config
+	if opts.TLSConfig != nil {
+		tc = opts.TLSConfig.Clone()
+	}
+	f.transport = &http.Transport{
+		// No Proxy: HTTPS_PROXY from the environment would be a way
+		// around the guard.
+		Proxy:                  nil,
+		DialContext:            dial,
+		TLSClientConfig:        tc,
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ResponseHeaderTimeout:  30 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxIdleConns:           64,
+		MaxIdleConnsPerHost:    8,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	return f
+}
+
+// control runs after DNS, before connect(2), for each address tried.
+func (f *Factory) control(network, address string, _ syscall.RawConn) error {
+	if f.opts.AllowPrivate {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: unparsable %q", ErrForbiddenAddress, address)
+	}
+	if IsPublic(ap.Addr()) || (f.opts.Allow != nil && f.opts.Allow(ap)) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrForbiddenAddress, ap.Addr())
+}
+
+// Use describes one use of the network: its limits.
+type Use struct {
+	// Timeout bounds the whole exchange, body included; none if zero,
+	// when the request's context must bound it.
+	Timeout time.Duration
+	// MaxRedirects is how many redirects are followed, each dialed through
+	// the guard; more fail with ErrTooManyRedirects. Zero means none are
+	// followed: the 3xx answer is returned as it is.
+	MaxRedirects int
+	// MaxBody bounds each response body: reading past it fails with
+	// ErrTooLarge. No limit if zero.
+	MaxBody int64
+}
+
+// Client returns a client with u's limits. It is cheap: clients share the
+// Factory's transport.
+func (f *Factory) Client(u Use) *http.Client {
+	var rt http.RoundTripper = f.transport
+	if u.MaxBody > 0 {
+		rt = limitTransport{next: rt, max: u.MaxBody}
+	}
+	return &http.Client{Transport: rt, Timeout: u.Timeout, CheckRedirect: f.redirectPolicy(u.MaxRedirects)}
+}
+
+func (f *Factory) redirectPolicy(max int) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if max <= 0 {
+			return http.ErrUseLastResponse
+		}
+		if len(via) > max {
+			return fmt.Errorf("%w: more than %d", ErrTooManyRedirects, max)
+		}
+		if !f.opts.AllowPrivate && via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return ErrInsecureRedirect
+		}
+		return nil
+	}
+}
+
+// CloseIdle closes the idle connections of all the Factory's clients.
+func (f *Factory) CloseIdle() { f.transport.CloseIdleConnections() }
