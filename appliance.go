@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -182,7 +183,7 @@ func (a *appliance) ClaimHandle(ctx context.Context, did, handle string) error {
 func (a *appliance) Login(ctx context.Context, identifier, password string) bool {
 	srv, cfg := a.server()
 	if identifier == "admin" {
-		return cfg.AdminPassword != "" && password == cfg.AdminPassword
+		return cfg.AdminPassword != "" && subtle.ConstantTimeCompare([]byte(password), []byte(cfg.AdminPassword)) == 1
 	}
 	owner, ok := a.Owner()
 	if !ok {

@@ -135,6 +135,16 @@ func TestSessions(t *testing.T) {
 	expectError(t, e.get("com.atproto.server.getSession", a.Access, ""), 400, "ExpiredToken")
 	e.srv.now = time.Now
 
+	// deleteSession takes an expired refresh token: a client can always sign out.
+	old := e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": a.Password}).json(t)
+	e.srv.now = func() time.Time { return time.Now().Add(100 * 24 * time.Hour) }
+	expectError(t, e.post("com.atproto.server.refreshSession", old["refreshJwt"].(string), nil), 400, "ExpiredToken")
+	if r := e.post("com.atproto.server.deleteSession", old["refreshJwt"].(string), nil); r.Status != 200 {
+		t.Fatalf("deleteSession with an expired token: %d %s", r.Status, r.Body)
+	}
+	e.srv.now = time.Now
+	expectError(t, e.get("com.atproto.server.getSession", old["accessJwt"].(string), ""), 400, "ExpiredToken")
+
 	// deleteSession revokes the refresh token.
 	s2 := e.post("com.atproto.server.createSession", "", map[string]any{"identifier": a.Handle, "password": a.Password}).json(t)
 	if r := e.post("com.atproto.server.deleteSession", s2["refreshJwt"].(string), nil); r.Status != 200 {

@@ -205,6 +205,7 @@ const (
 	authAccess             // any access token, app passwords included
 	authFull               // access token of a full (non-app-password) session
 	authRefresh            // a refresh token
+	authSignOut            // a refresh token, expired or not
 	authAdmin              // admin Basic auth
 )
 

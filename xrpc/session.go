@@ -41,6 +41,7 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 	case authAdmin:
 		return s.adminAuth(r)
 	}
+	var err error
 	tok, has := bearer(r)
 	if !has {
 		if level == authOptional {
@@ -48,12 +49,17 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 		}
 		return nil, authMissing()
 	}
-	c, err := s.accounts.Verify(tok, level == authRefresh)
+	var c *account.Credentials
+	if level == authSignOut {
+		c, err = s.accounts.VerifySignOut(tok)
+	} else {
+		c, err = s.accounts.Verify(tok, level == authRefresh)
+	}
 	if err != nil {
 		return nil, err
 	}
 	a := &Auth{DID: c.DID, Scope: c.Scope, RefreshID: c.ID}
-	if level == authRefresh {
+	if level == authRefresh || level == authSignOut {
 		return a, nil
 	}
 	acct, err := s.accounts.Current(c)

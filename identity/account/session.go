@@ -72,6 +72,16 @@ func (s *Service) mint(tx *store.Tx, did, scope, appPass string) (access, refres
 // expiry. refresh selects refresh tokens; otherwise access tokens of any
 // session kind are accepted.
 func (s *Service) Verify(token string, refresh bool) (*Credentials, error) {
+	return s.verify(token, refresh, 0)
+}
+
+// VerifySignOut checks a refresh token for signing out, which the reference
+// allows past its expiry: a client can always end its session.
+func (s *Service) VerifySignOut(token string) (*Credentials, error) {
+	return s.verify(token, true, 100*365*24*time.Hour)
+}
+
+func (s *Service) verify(token string, refresh bool, leeway time.Duration) (*Credentials, error) {
 	p, err := auth.Parse(token)
 	if err != nil {
 		return nil, fail(ErrInvalidToken, "Token could not be verified")
@@ -79,7 +89,7 @@ func (s *Service) Verify(token string, refresh bool) (*Credentials, error) {
 	if err := s.JWTKey.Verify(p); err != nil {
 		return nil, fail(ErrInvalidToken, "Token could not be verified")
 	}
-	e := auth.Expect{Aud: s.cfg.ServiceDID, Now: s.Now()}
+	e := auth.Expect{Aud: s.cfg.ServiceDID, Now: s.Now(), Leeway: leeway}
 	if refresh {
 		e.Typ, e.Scopes = "refresh+jwt", []string{ScopeRefresh}
 	} else {
