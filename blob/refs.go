@@ -232,15 +232,24 @@ func DeleteAccount(tx *store.Tx, did string) error {
 
 // SetTakedown hides (or shows again) a blob of did.
 func (s *Store) SetTakedown(ctx context.Context, did string, c cid.CID, down bool) error {
-	return s.DB.Update(ctx, func(tx *store.Tx) error {
-		m, err := getMeta(tx.Bolt(), did, c)
-		if err != nil {
-			return err
-		}
-		m.TakenDown = down
-		raw, _ := json.Marshal(m)
-		return tx.Bolt().Bucket(bBlobs).Put(c.Bytes(), raw)
-	})
+	return s.DB.Update(ctx, func(tx *store.Tx) error { return SetTakedown(tx, did, c, down) })
+}
+
+// SetTakedown hides (or shows again) blob c of did, in tx. The takedown is
+// did's alone: another account holding the same bytes still serves them.
+func SetTakedown(tx *store.Tx, did string, c cid.CID, down bool) error {
+	ob := tx.Bolt().Bucket(bOwners)
+	raw := ob.Get(ownerKey(did, c))
+	if raw == nil {
+		return fmt.Errorf("%w: %s", ErrNotFound, c)
+	}
+	var o Owner
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return fmt.Errorf("blob: decode owner %s: %w", c, err)
+	}
+	o.TakenDown = down
+	raw, _ = json.Marshal(o)
+	return ob.Put(ownerKey(did, c), raw)
 }
 
 // Purge deletes a blob's bytes and every hold on it (moderation).

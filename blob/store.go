@@ -53,7 +53,9 @@ type Meta struct {
 	Size      int64     `json:"size"`
 	MimeType  string    `json:"mimeType"`
 	CreatedAt time.Time `json:"createdAt"`
-	TakenDown bool      `json:"takenDown,omitempty"`
+	// TakenDown is set on what Get returns when the asking account's hold
+	// is taken down.
+	TakenDown bool `json:"takenDown,omitempty"`
 }
 
 // Owner is an account's hold on a blob.
@@ -62,6 +64,8 @@ type Owner struct {
 	Temp      bool      `json:"temp"` // never referenced yet
 	CreatedAt time.Time `json:"createdAt"`
 	Rev       string    `json:"rev,omitempty"` // rev of the commit that first referenced it
+	// TakenDown hides the blob of this account (an admin takedown).
+	TakenDown bool `json:"takenDown,omitempty"`
 }
 
 // Store manages blobs in a store.DB.
@@ -303,8 +307,13 @@ func (s *Store) Get(did string, c cid.CID) (Meta, error) {
 }
 
 func getMeta(tx *bolt.Tx, did string, c cid.CID) (Meta, error) {
-	if did != "" && tx.Bucket(bOwners).Get(ownerKey(did, c)) == nil {
-		return Meta{}, fmt.Errorf("%w: %s", ErrNotFound, c)
+	var o Owner
+	if did != "" {
+		raw := tx.Bucket(bOwners).Get(ownerKey(did, c))
+		if raw == nil {
+			return Meta{}, fmt.Errorf("%w: %s", ErrNotFound, c)
+		}
+		json.Unmarshal(raw, &o)
 	}
 	raw := tx.Bucket(bBlobs).Get(c.Bytes())
 	if raw == nil {
@@ -315,6 +324,9 @@ func getMeta(tx *bolt.Tx, did string, c cid.CID) (Meta, error) {
 		return Meta{}, err
 	}
 	m.CID = c
+	// Takedowns are per account; a flag left in Meta by an older version
+	// still counts.
+	m.TakenDown = m.TakenDown || o.TakenDown
 	return m, nil
 }
 

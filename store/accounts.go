@@ -42,6 +42,8 @@ type Account struct {
 	// Status is "" for active, else deactivated, takendown, suspended.
 	Status     string `json:"status,omitempty"`
 	InviteCode string `json:"inviteCode,omitempty"`
+	// InvitesDisabled stops the account from making invite codes.
+	InvitesDisabled bool `json:"invitesDisabled,omitempty"`
 	// EmailAuthFactor asks for a mailed code at each password sign-in.
 	EmailAuthFactor bool `json:"emailAuthFactor,omitempty"`
 	// DeleteAfter is when a deactivated account may be deleted for good.
@@ -166,6 +168,9 @@ func (tx *Tx) DeleteAccount(did string) error {
 		return err
 	}
 	if err := tx.DeleteEmailTokensOf(did); err != nil {
+		return err
+	}
+	if err := tx.DeleteSubjectsOf(did); err != nil {
 		return err
 	}
 	if err := tx.bucket(bucketPrefs).Delete([]byte(did)); err != nil {

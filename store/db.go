@@ -261,6 +261,6 @@ func (tx *Tx) SetMeta(name string, value []byte) error {
 // topBuckets are the top-level buckets, all created at Open.
 func topBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
-		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens,
+		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens, bucketSubjects,
 		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), bucketOutbox}
 }

@@ -17,6 +17,8 @@
 //	apppass/<did>‖0x00‖<name> AppPassword (JSON)
 //	invites/<code>            InviteCode (JSON)
 //	prefs/<did>               app.bsky preferences (JSON array), kept on the PDS
+//	subjects/<did>‖0x00‖<kind>[‖0x00‖<id>] Subject (JSON): an admin takedown of a
+//	                          repo, a record (id collection/rkey) or a blob (id CID)
 //	tokens/<did>‖0x00‖<purpose> EmailToken (JSON): the one live emailed code of
 //	                          that purpose (confirm_email, reset_password, …)
 //	events/<seq>              uvarint(len did) ‖ did ‖ unix ns (8) ‖ encoded firehose frame;
