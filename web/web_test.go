@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-pds/hearth/identity/account"
 )
 
 type fakeBackend struct {
@@ -21,6 +23,7 @@ type fakeBackend struct {
 	chosen   bool
 	password string
 	invites  int
+	accounts *account.Service
 }
 
 func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
@@ -63,7 +66,8 @@ func (f *fakeBackend) ExportRepo(_ context.Context, did string, w io.Writer) err
 	_, err := w.Write([]byte("CAR"))
 	return err
 }
-func (f *fakeBackend) PublicURL() string { return "https://" + f.host }
+func (f *fakeBackend) PublicURL() string          { return "https://" + f.host }
+func (f *fakeBackend) Accounts() *account.Service { return f.accounts }
 
 type browser struct {
 	t   *testing.T
