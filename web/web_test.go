@@ -188,6 +188,9 @@ func TestStatusNeedsLogin(t *testing.T) {
 	if res, _ := b.get("/status/backup"); res.Request.URL.Path != "/login" {
 		t.Fatal("backup without login")
 	}
+	if _, body := b.get("/login"); !strings.Contains(body, `href="/account"`) {
+		t.Fatal("the login page does not point to the account page")
+	}
 	tok := b.csrf("/login")
 	for i := 0; i < 10; i++ {
 		b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"wrong"}}, b.url)
@@ -197,7 +200,7 @@ func TestStatusNeedsLogin(t *testing.T) {
 	}
 	p.fails = map[string][]time.Time{}
 	_, body := b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"a long password"}}, b.url)
-	if !strings.Contains(body, "me.example.com") || !strings.Contains(body, "<svg") {
+	if !strings.Contains(body, "me.example.com") || !strings.Contains(body, "<svg") || !strings.Contains(body, `href="/account"`) {
 		t.Fatalf("status page: %s", body)
 	}
 	if _, body := b.post("/status/invite", url.Values{"csrf": {tok}}, b.url); !strings.Contains(body, "invite-1") {
