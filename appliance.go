@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/hearth-pds/hearth/identity"
+	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/mail"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/store"
@@ -249,6 +250,12 @@ func (a *appliance) Backup(w io.Writer) (int64, error) {
 
 func (a *appliance) ExportRepo(ctx context.Context, did string, w io.Writer) error {
 	return a.db.View(func(tx *store.Tx) error { return repo.ExportCAR(tx, w, did, "") })
+}
+
+// Accounts is the account service of the server running now.
+func (a *appliance) Accounts() *account.Service {
+	srv, _ := a.server()
+	return srv.Accounts()
 }
 
 func (a *appliance) PublicURL() string {

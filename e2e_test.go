@@ -51,6 +51,29 @@ func TestE2EWizardInBrowser(t *testing.T) {
 	}
 }
 
+// TestE2EAccountPage signs in at /account in Debian's chromium, changes the
+// password, makes and revokes an app password, deactivates and reactivates,
+// while @atproto/api checks which passwords sign in (see e2e/account.mjs;
+// screenshots land in e2e/artifacts/account-*.png).
+func TestE2EAccountPage(t *testing.T) {
+	e2e.Node(t)
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("HEARTH_E2E") == "1" {
+			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
+		}
+		t.Skip("chromium not installed")
+	}
+	bin := buildHearth(t)
+	var summary struct {
+		OK    bool     `json:"ok"`
+		Steps []string `json:"steps"`
+	}
+	e2e.Run(t, &summary, "account.mjs", bin)
+	if !summary.OK || len(summary.Steps) != 5 {
+		t.Fatalf("account page run: %+v", summary)
+	}
+}
+
 // buildHearth builds the daemon as a static binary for a test to run.
 func buildHearth(t *testing.T) string {
 	t.Helper()

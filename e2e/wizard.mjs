@@ -5,57 +5,31 @@
 // post. Screenshots of each step go to e2e/artifacts/.
 //
 //   node wizard.mjs <hearth-binary>
-import { spawn } from 'node:child_process'
 import http from 'node:http'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import assert from 'node:assert/strict'
-import { chromium } from 'playwright-core'
 import { AtpAgent } from '@atproto/api'
 import { startPLC } from './plc-server.mjs'
+import { launchBrowser, phone, sleep, startHearth } from './hearth.mjs'
 
 const binary = process.argv[2]
 const artifacts = path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts')
 mkdirSync(artifacts, { recursive: true })
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port
-      s.close(() => resolve(p))
-    })
-  })
-}
 
 async function main() {
   const plc = await startPLC()
   const crawls = []
   const relay = http.createServer((req, res) => { crawls.push(req.url); res.end('{}') })
   await new Promise((r) => relay.listen(0, '127.0.0.1', r))
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const data = mkdtempSync(path.join(tmpdir(), 'hearth-wizard-'))
-  let logs = ''
-  const proc = spawn(binary, [], {
-    env: { ...process.env, HEARTH_DATA: data, HEARTH_LISTEN: `127.0.0.1:${port}`, HEARTH_PLC_URL: plc.url, HEARTH_RELAYS: `http://127.0.0.1:${relay.address().port}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  proc.stdout.on('data', (d) => (logs += d))
-  proc.stderr.on('data', (d) => (logs += d))
-  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)))
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  const hearth = await startHearth(binary, { HEARTH_PLC_URL: plc.url, HEARTH_RELAYS: `http://127.0.0.1:${relay.address().port}` })
+  const url = hearth.url
+  const browser = await launchBrowser()
   const steps = []
   try {
-    for (let i = 0; i < 100 && !/setup_code=/.test(logs); i++) await sleep(50)
-    const code = logs.match(/setup_code=(\S+)/)?.[1]
+    const code = await hearth.setupCode()
     assert.ok(code, 'setup code in the log')
-    const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 390, height: 844 } }) // a phone
+    const ctx = await browser.newContext({ acceptDownloads: true, viewport: phone })
     let page = await ctx.newPage()
     const shot = async (name) => {
       await page.screenshot({ path: path.join(artifacts, `${steps.length + 1}-${name}.png`), fullPage: true })
@@ -122,11 +96,9 @@ async function main() {
     console.log(JSON.stringify({ ok: true, steps, backupBytes: file.length }))
   } finally {
     await browser.close()
-    proc.kill('SIGTERM')
-    await exited
+    await hearth.stop()
     plc.server.close()
     relay.close()
-    rmSync(data, { recursive: true, force: true })
   }
 }
 

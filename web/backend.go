@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/hearth-pds/hearth/identity/account"
 )
 
 // Backend is what the pages need from the rest of Hearth.
@@ -36,6 +38,9 @@ type Backend interface {
 	// ExportRepo streams an account's repository as a CAR file.
 	ExportRepo(ctx context.Context, did string, w io.Writer) error
 	PublicURL() string
+	// Accounts is the account service of the server running now. The server
+	// is rebuilt when the wizard restarts it, so ask at each request.
+	Accounts() *account.Service
 }
 
 // AddressReport is what the address step shows.

@@ -42,8 +42,13 @@ type Pages struct {
 type session struct {
 	csrf    string
 	setup   bool // unlocked by the setup code
-	owner   bool // logged in
+	owner   bool // logged in to the status page
 	expires time.Time
+	// did is the account signed in at /account. It is apart from owner:
+	// any account may manage itself, only the owner sees the status page.
+	did string
+	// pending is a sign-in waiting for its mailed code.
+	pending *pendingSignIn
 }
 
 // New builds the pages over b.
@@ -52,9 +57,11 @@ func New(b Backend, log *slog.Logger) *Pages {
 		log = slog.New(slog.DiscardHandler)
 	}
 	funcs := template.FuncMap{
-		"bytes": humanBytes,
-		"ago":   func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
-		"chart": chart,
+		"bytes":   humanBytes,
+		"ago":     func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
+		"chart":   chart,
+		"purpose": purposeWords,
+		"until":   func(t time.Time) string { return time.Until(t).Round(time.Minute).String() },
 	}
 	t := template.Must(template.New("").Funcs(funcs).ParseFS(templatesFS, "templates/*.html"))
 	return &Pages{b: b, log: log, tmpl: t, now: time.Now, sess: map[string]*session{}, fails: map[string][]time.Time{}}
@@ -78,6 +85,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("POST /status/invite", p.post(p.invite, false))
 	mux.HandleFunc("GET /status/backup", p.backup)
 	mux.HandleFunc("GET /status/repo", p.repoCAR)
+	p.accountRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
@@ -115,11 +123,32 @@ func (p *Pages) current(w http.ResponseWriter, r *http.Request, create bool) *se
 	id := token()
 	s := &session{csrf: token(), expires: now.Add(SessionTTL)}
 	p.sess[id] = s
+	setCookie(w, r, id)
+	return s
+}
+
+func setCookie(w http.ResponseWriter, r *http.Request, id string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: "hearth_session", Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https", MaxAge: int(SessionTTL.Seconds()),
 	})
-	return s
+}
+
+// rotate gives s a new id and CSRF token and forgets the old id, so that an
+// id planted before a sign-in (session fixation) is worth nothing after it.
+func (p *Pages) rotate(w http.ResponseWriter, r *http.Request, s *session) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, x := range p.sess {
+		if x == s {
+			delete(p.sess, id)
+		}
+	}
+	id := token()
+	s.csrf = token()
+	s.expires = p.now().Add(SessionTTL)
+	p.sess[id] = s
+	setCookie(w, r, id)
 }
 
 // sameOrigin refuses cross-site form posts (in addition to the CSRF token).
@@ -161,7 +190,7 @@ func (p *Pages) post(fn postFunc, needSetup bool) http.HandlerFunc {
 	}
 }
 
-func (p *Pages) render(w http.ResponseWriter, name string, data map[string]any) {
+func (p *Pages) render(w http.ResponseWriter, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := p.tmpl.ExecuteTemplate(w, name, data); err != nil {

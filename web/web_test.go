@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-pds/hearth/identity/account"
 )
 
 type fakeBackend struct {
@@ -21,6 +23,7 @@ type fakeBackend struct {
 	chosen   bool
 	password string
 	invites  int
+	accounts *account.Service
 }
 
 func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
@@ -63,7 +66,8 @@ func (f *fakeBackend) ExportRepo(_ context.Context, did string, w io.Writer) err
 	_, err := w.Write([]byte("CAR"))
 	return err
 }
-func (f *fakeBackend) PublicURL() string { return "https://" + f.host }
+func (f *fakeBackend) PublicURL() string          { return "https://" + f.host }
+func (f *fakeBackend) Accounts() *account.Service { return f.accounts }
 
 type browser struct {
 	t   *testing.T
@@ -184,6 +188,9 @@ func TestStatusNeedsLogin(t *testing.T) {
 	if res, _ := b.get("/status/backup"); res.Request.URL.Path != "/login" {
 		t.Fatal("backup without login")
 	}
+	if _, body := b.get("/login"); !strings.Contains(body, `href="/account"`) {
+		t.Fatal("the login page does not point to the account page")
+	}
 	tok := b.csrf("/login")
 	for i := 0; i < 10; i++ {
 		b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"wrong"}}, b.url)
@@ -193,7 +200,7 @@ func TestStatusNeedsLogin(t *testing.T) {
 	}
 	p.fails = map[string][]time.Time{}
 	_, body := b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"a long password"}}, b.url)
-	if !strings.Contains(body, "me.example.com") || !strings.Contains(body, "<svg") {
+	if !strings.Contains(body, "me.example.com") || !strings.Contains(body, "<svg") || !strings.Contains(body, `href="/account"`) {
 		t.Fatalf("status page: %s", body)
 	}
 	if _, body := b.post("/status/invite", url.Values{"csrf": {tok}}, b.url); !strings.Contains(body, "invite-1") {

@@ -1,0 +1,78 @@
+// What the browser scripts share: a free port, the daemon on a fresh data
+// folder, and Debian's chromium.
+import { spawn } from 'node:child_process'
+import http from 'node:http'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { chromium } from 'playwright-core'
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = http.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port
+      s.close(() => resolve(p))
+    })
+  })
+}
+
+// startHearth runs binary on a fresh data folder with env added; logs()
+// is what it has printed so far, stop() ends it and removes the folder.
+export async function startHearth(binary, env = {}) {
+  const port = await freePort()
+  const data = mkdtempSync(path.join(tmpdir(), 'hearth-e2e-'))
+  let logs = ''
+  const proc = spawn(binary, [], {
+    env: { ...process.env, HEARTH_DATA: data, HEARTH_LISTEN: `127.0.0.1:${port}`, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  proc.stdout.on('data', (d) => (logs += d))
+  proc.stderr.on('data', (d) => (logs += d))
+  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)))
+  return {
+    url: `http://127.0.0.1:${port}`,
+    logs: () => logs,
+    async setupCode() {
+      for (let i = 0; i < 100 && !/setup_code=/.test(logs); i++) await sleep(50)
+      return logs.match(/setup_code=(\S+)/)?.[1]
+    },
+    async stop() {
+      proc.kill('SIGTERM')
+      await exited
+      rmSync(data, { recursive: true, force: true })
+    },
+  }
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+}
+
+export const phone = { width: 390, height: 844 }
+
+// makeOwner walks the wizard without looking around: setup code, hostname,
+// owner account. It returns the owner's handle.
+export async function makeOwner(page, hearth, { host = 'pds.hearth.dev', name = 'owner', email = 'owner@example.com', password }) {
+  const code = await hearth.setupCode()
+  if (!code) throw new Error('no setup code in the log')
+  await page.goto(hearth.url + '/setup')
+  await page.fill('#code', code)
+  await page.click('button:has-text("Continue")')
+  await page.fill('#hostname', host)
+  await page.click('button:has-text("Use this name")')
+  await sleep(1000) // the server restarts with the new hostname
+  await page.goto(hearth.url + '/setup')
+  await page.fill('#name', name)
+  await page.fill('#email', email)
+  await page.fill('#password', password)
+  await page.fill('#password2', password)
+  await page.click('button:has-text("Create my account")')
+  await page.getByText('Done').waitFor()
+  return `${name}.${host}`
+}
