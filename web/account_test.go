@@ -83,7 +83,7 @@ func newAccountEnv(t *testing.T, mailer account.Mailer) *accountEnv {
 		HashPassword: func(p string) (string, error) { return auth.HashPasswordCost(p, 4) },
 	}, account.Deps{
 		DB: db, Writer: &repo.Writer{Clock: syntax.NewTIDClock(0)}, Events: &stream.Emitter{},
-		PLC: &plc.Client{BaseURL: plcSrv.URL}, Mailer: mailer, Rotation: rotation,
+		PLC: &plc.Client{BaseURL: plcSrv.URL, HTTP: plcSrv.Client()}, Mailer: mailer, Rotation: rotation,
 		JWTKey: auth.HS256("test secret, thirty-two bytes ok"),
 	})
 	sess, err := svc.Create(context.Background(), account.CreateInput{
