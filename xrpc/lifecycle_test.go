@@ -2,11 +2,15 @@ package xrpc
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/store"
@@ -273,5 +277,48 @@ func TestPDSMethodsAreNeverProxied(t *testing.T) {
 	// Protected methods get no service token, whatever the session.
 	for _, lxm := range []string{"com.atproto.server.updateEmail", "com.atproto.identity.signPlcOperation", "com.atproto.server.deactivateAccount"} {
 		expectError(t, e.get("com.atproto.server.getServiceAuth", a.Access, "aud=did:web:example.com&lxm="+lxm), 400, "InvalidRequest")
+	}
+}
+
+// replay reads the firehose from cursor 0 until it falls quiet and returns
+// the frames that mention did.
+func (e *testEnv) replay(did string) [][]byte {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(e.http.URL, "http", "ws", 1)+"/xrpc/com.atproto.sync.subscribeRepos?cursor=0", nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer c.CloseNow()
+	var out [][]byte
+	for {
+		rctx, rcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		_, f, err := c.Read(rctx)
+		rcancel()
+		if err != nil {
+			return out
+		}
+		if bytes.Contains(f, []byte(did)) {
+			out = append(out, f)
+		}
+	}
+}
+
+// A replay after a deletion holds only the deletion, also when the earlier
+// frames were in the stream's memory.
+func TestDeletedAccountIsNotReplayed(t *testing.T) {
+	e := newEnv(t)
+	e.createAccount("mona") // earlier events of another account are kept
+	a := e.createAccount("lena")
+	if n := len(e.replay(a.DID)); n < 4 {
+		t.Fatalf("replay before deletion: %d frames", n)
+	}
+	okStatus(t, e.post("com.atproto.server.requestAccountDelete", a.Access, nil), "request")
+	tok := e.token(a.DID, account.PurposeDeleteAccount)
+	okStatus(t, e.post("com.atproto.server.deleteAccount", "", map[string]any{"did": a.DID, "password": a.Password, "token": tok}), "delete")
+	got := e.replay(a.DID)
+	if len(got) != 1 || !bytes.Contains(got[0], []byte("deleted")) {
+		t.Fatalf("replay after deletion: %d frames", len(got))
 	}
 }

@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	if d.OnEvent != nil {
 		notify = func() { s.firehose.Notify(); d.OnEvent() }
 	}
-	s.events = &stream.Emitter{Notify: notify, Now: s.now}
+	s.events = &stream.Emitter{Notify: notify, Forget: s.firehose.Forget, Now: s.now}
 	s.clock = syntax.NewTIDClock(uint(time.Now().UnixNano() % 1024))
 	s.writer = &repo.Writer{Clock: s.clock}
 	jwtKey, err := s.loadSecrets(ctx)

@@ -127,8 +127,8 @@ func (s *Service) remove(tx *store.Tx, did string) error {
 	if err := tx.DeleteMailOf(did); err != nil {
 		return fmt.Errorf("account: delete mail of %s: %w", did, err)
 	}
-	if err := tx.DeleteEventsOf(did, tx.LastSeq()+1); err != nil {
-		return fmt.Errorf("account: delete events of %s: %w", did, err)
+	if err := s.Events.Remove(tx, did); err != nil {
+		return err
 	}
 	s.Log.Info("account deleted", "did", did)
 	return s.Events.Account(tx, did, false, StatusDeleted)

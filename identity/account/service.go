@@ -39,6 +39,8 @@ type Events interface {
 	Account(tx *store.Tx, did string, active bool, status string) error
 	Commit(tx *store.Tx, c *repo.Commit) error
 	Sync(tx *store.Tx, did string, commit cid.CID, commitBlock []byte, rev string) error
+	// Remove deletes the events of did so far (its account is going).
+	Remove(tx *store.Tx, did string) error
 }
 
 // Letter is a mail to queue: a code for one purpose, to one address.

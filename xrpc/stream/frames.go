@@ -96,7 +96,22 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z
 // transaction that appended one.
 type Emitter struct {
 	Notify func()
+	// Forget is called after a transaction that deleted events, so that
+	// caches drop them.
+	Forget func()
 	Now    func() time.Time
+}
+
+// Remove deletes every event of did so far, in tx: a deleted account's
+// data stops being replayed.
+func (e *Emitter) Remove(tx *store.Tx, did string) error {
+	if err := tx.DeleteEventsOf(did, tx.LastSeq()+1); err != nil {
+		return fmt.Errorf("stream: delete events of %s: %w", did, err)
+	}
+	if e.Forget != nil {
+		tx.OnCommit(e.Forget)
+	}
+	return nil
 }
 
 func (e *Emitter) now() time.Time {

@@ -144,6 +144,17 @@ func (c *frameCache) put(seq int64, f []byte) {
 	}
 }
 
+// clear empties the cache (after events were deleted from the log).
+func (c *frameCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.frames, c.order = map[int64][]byte{}, nil
+}
+
+// Forget drops the frames held in memory, so that events deleted from the
+// log (a deleted account's) are not replayed from the cache.
+func (s *Server) Forget() { s.cache.clear() }
+
 type event struct {
 	seq   int64
 	frame []byte
