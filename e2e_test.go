@@ -1,12 +1,14 @@
 package main
 
 import (
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/hearth-pds/hearth/e2e"
+	"github.com/hearth-pds/hearth/identity/account/mail/mailtest"
 )
 
 // TestE2EBlueskyClient builds the daemon and lets the real client
@@ -71,6 +73,45 @@ func TestE2EAccountPage(t *testing.T) {
 	e2e.Run(t, &summary, "account.mjs", bin)
 	if !summary.OK || len(summary.Steps) != 5 {
 		t.Fatalf("account page run: %+v", summary)
+	}
+}
+
+// TestE2EAccountLifecycle runs the account lifecycle with @atproto/api and
+// real mail: a mailtest SMTP receiver on loopback takes every code Hearth
+// sends, and the script reads them back over HTTP (see e2e/lifecycle.mjs):
+// email confirmation and change, two-factor sign-in, password reset,
+// deactivation and deletion, checked on the firehose too.
+func TestE2EAccountLifecycle(t *testing.T) {
+	e2e.Node(t)
+	smtp, err := mailtest.Start(mailtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(smtp.Close)
+	msgs := httptest.NewServer(smtp.Handler())
+	t.Cleanup(msgs.Close)
+	bin := buildHearth(t)
+	var summary struct {
+		OK    bool     `json:"ok"`
+		Steps []string `json:"steps"`
+		Mails int      `json:"mails"`
+		// KnownBug is set when a replay from 0 in the same process still
+		// serves a deleted account's earlier frames (it did, from the
+		// stream's frame cache, until that was fixed).
+		KnownBug string `json:"knownBug"`
+	}
+	e2e.Run(t, &summary, "lifecycle.mjs", bin, smtp.URL(), msgs.URL+"/messages")
+	for _, s := range summary.Steps {
+		t.Log(s)
+	}
+	if !summary.OK || len(summary.Steps) != 11 {
+		t.Fatalf("lifecycle run incomplete (%d steps): %v", len(summary.Steps), summary.Steps)
+	}
+	if summary.KnownBug != "" {
+		t.Fatalf("replay after deletion: %s", summary.KnownBug)
+	}
+	if got := len(smtp.Messages()); got != summary.Mails {
+		t.Fatalf("the script read %d mails, the receiver holds %d", summary.Mails, got)
 	}
 }
 
