@@ -207,6 +207,16 @@ func (a *appliance) Status(ctx context.Context) web.Status {
 	srv, _ := a.server()
 	st := web.Status{Version: version, Uptime: time.Since(a.started).Round(time.Second), Subscribers: srv.Subscribers()}
 	st.BlobCount, st.BlobBytes = srv.Blobs().Totals()
+	if a.mail != nil {
+		ms := a.mail.Status()
+		st.Mail = web.MailStatus{Configured: ms.Configured, Queued: ms.Queued, LastSent: ms.LastSent}
+		if ms.Configured {
+			st.Mail.Server = a.mail.Endpoint().Addr()
+		}
+		if ms.LastErr != "" && ms.LastErrAt.After(ms.LastSent) {
+			st.Mail.LastErr, st.Mail.LastErrAt = ms.LastErr, ms.LastErrAt
+		}
+	}
 	if fi, err := os.Stat(a.db.Path()); err == nil {
 		st.FileBytes = fi.Size()
 	}

@@ -64,6 +64,17 @@ type Status struct {
 	LastSeq     int64
 	Relays      []RelayStatus
 	History     []Sample
+	Mail        MailStatus
+}
+
+// MailStatus is the state of the account mail.
+type MailStatus struct {
+	Configured bool
+	Server     string // host:port, never the password
+	Queued     int
+	LastSent   time.Time
+	LastErr    string // the last delivery error, while it is the latest news
+	LastErrAt  time.Time
 }
 
 // AccountStatus is one account's line.

@@ -24,6 +24,7 @@ type fakeBackend struct {
 	password string
 	invites  int
 	accounts *account.Service
+	mail     MailStatus
 }
 
 func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
@@ -52,7 +53,7 @@ func (f *fakeBackend) Login(_ context.Context, id, pw string) bool {
 }
 func (f *fakeBackend) Status(context.Context) Status {
 	return Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
-		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}}
+		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}, Mail: f.mail}
 }
 func (f *fakeBackend) CreateInvite(context.Context) (string, error) {
 	f.invites++
@@ -213,6 +214,29 @@ func TestStatusNeedsLogin(t *testing.T) {
 	p.now = func() time.Time { return time.Now().Add(SessionTTL + time.Minute) }
 	if _, body := b.get("/status"); !strings.Contains(body, "Log in") {
 		t.Fatal("session outlived its TTL")
+	}
+}
+
+func TestStatusShowsMail(t *testing.T) {
+	tests := []struct {
+		name string
+		mail MailStatus
+		want string
+	}{
+		{"none", MailStatus{}, "No mail server is set"},
+		{"queue", MailStatus{Configured: true, Server: "smtp.example.com:587", Queued: 3}, "3 waiting"},
+		{"failing", MailStatus{Configured: true, Server: "smtp.example.com:587", Queued: 1, LastErr: "535 bad credentials", LastErrAt: time.Now()}, "535 bad credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fb := &fakeBackend{host: "pds.example.com", chosen: true, owner: "did:plc:owner", password: "a long password", mail: tt.mail}
+			b := newBrowser(t, New(fb, nil).Handler())
+			tok := b.csrf("/login")
+			_, body := b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"a long password"}}, b.url)
+			if !strings.Contains(body, tt.want) {
+				t.Fatalf("status page lacks %q", tt.want)
+			}
+		})
 	}
 }
 
