@@ -195,40 +195,6 @@ func (s *Server) blobChanges(tx *store.Tx, did string, ops []repo.Op) (added, re
 	return added, removed, nil
 }
 
-// updateSubjectStatus is the admin takedown of a blob (repo and record
-// subjects are not handled yet).
-func (s *Server) updateSubjectStatus(w http.ResponseWriter, r *http.Request, _ *Auth) error {
-	var in struct {
-		Subject struct {
-			Type string `json:"$type"`
-			DID  string `json:"did"`
-			CID  string `json:"cid"`
-		} `json:"subject"`
-		Takedown *struct {
-			Applied bool   `json:"applied"`
-			Ref     string `json:"ref"`
-		} `json:"takedown"`
-	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	if in.Subject.Type != "com.atproto.admin.defs#repoBlobRef" {
-		return invalidRequest("only blob subjects (com.atproto.admin.defs#repoBlobRef) are supported")
-	}
-	c, err := cid.Parse(in.Subject.CID)
-	if err != nil {
-		return invalidRequest("subject.cid must be a CID")
-	}
-	if in.Takedown == nil {
-		return invalidRequest("takedown is required")
-	}
-	if err := s.blobs.SetTakedown(r.Context(), in.Subject.DID, c, in.Takedown.Applied); err != nil {
-		return blobError(err)
-	}
-	return ok(w, map[string]any{"subject": map[string]any{"$type": in.Subject.Type, "did": in.Subject.DID, "cid": c.String()},
-		"takedown": map[string]any{"applied": in.Takedown.Applied, "ref": in.Takedown.Ref}})
-}
-
 // purgeBlob deletes a blob's bytes outright (admin), e.g. after a takedown.
 func (s *Server) purgeBlob(w http.ResponseWriter, r *http.Request, _ *Auth) error {
 	var in struct {

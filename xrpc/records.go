@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hearth-pds/hearth/blob"
+	"github.com/hearth-pds/hearth/identity/account"
 	"net/http"
 	"strconv"
 	"strings"
@@ -425,7 +426,7 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, _ *Auth) erro
 		if err != nil {
 			return err
 		}
-		if want := q.Get("cid"); want != "" && rec.CID.String() != want {
+		if want := q.Get("cid"); want != "" && rec.CID.String() != want || account.RecordHidden(tx, did, coll, rkey) {
 			return repo.ErrRecordNotFound
 		}
 		v, err := dagcbor.Decode(rec.Value)

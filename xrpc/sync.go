@@ -3,6 +3,7 @@ package xrpc
 import (
 	"bufio"
 	"errors"
+	"github.com/hearth-pds/hearth/identity/account"
 	"net/http"
 	"strings"
 
@@ -94,6 +95,9 @@ func (s *Server) syncGetRecord(w http.ResponseWriter, r *http.Request, _ *Auth) 
 		return err
 	}
 	return streamCAR(s, w, func(tx *store.Tx, bw *bufio.Writer) error {
+		if account.RecordHidden(tx, did, coll, rkey) {
+			return errorf(http.StatusNotFound, "RecordNotFound", "Could not find record")
+		}
 		return repo.ExportRecordProof(tx, bw, did, coll, rkey)
 	})
 }

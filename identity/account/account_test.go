@@ -38,7 +38,7 @@ func (e *events) Account(tx *store.Tx, did string, active bool, status string) e
 	return e.add("account:" + status)
 }
 func (e *events) Commit(tx *store.Tx, c *repo.Commit) error { return e.add("commit") }
-func (e *events) Remove(tx *store.Tx, did string) error { return e.add("remove") }
+func (e *events) Remove(tx *store.Tx, did string) error     { return e.add("remove") }
 func (e *events) Sync(tx *store.Tx, did string, c cid.CID, b []byte, rev string) error {
 	return e.add("sync")
 }

@@ -63,8 +63,12 @@ func resolveSubject(tx *store.Tx, s *Subject) error {
 	case SubjectRepo:
 	case SubjectRecord:
 		coll, rkey, _ := strings.Cut(s.path(), "/")
-		if _, err := repo.GetRecord(tx, s.DID, coll, rkey); err != nil {
+		rec, err := repo.GetRecord(tx, s.DID, coll, rkey)
+		if err != nil {
 			return fail(ErrNotFound, "Record not found: %s", s.URI)
+		}
+		if s.CID == "" {
+			s.CID = rec.CID.String()
 		}
 	case SubjectBlob:
 		c, err := cid.Parse(s.CID)

@@ -49,6 +49,8 @@ type Letter struct {
 	Purpose         string // a token purpose (see token.go)
 	Token           string
 	Expires         time.Duration
+	// Subject and Body are the admin's words (PurposeNotice only).
+	Subject, Body string
 }
 
 // Mailer queues mail in the caller's transaction. When Configured is false

@@ -26,6 +26,7 @@ func (o *Outbox) Configured() bool { return o != nil && o.Sender != nil && o.Sen
 func (o *Outbox) Queue(tx *store.Tx, l account.Letter) error {
 	m, err := Render(l.Purpose, l.To, Data{
 		Handle: l.Handle, Token: l.Token, Hostname: o.Hostname, PublicURL: o.PublicURL, Expires: l.Expires,
+		Subject: l.Subject, Body: l.Body,
 	})
 	if err != nil {
 		return fmt.Errorf("mail: render %s: %w", l.Purpose, err)
