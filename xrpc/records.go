@@ -167,8 +167,8 @@ func (s *Server) commitWrite(r *http.Request, acct *store.Account, ops []repo.Op
 			return err
 		}
 		c, err = s.writer.Apply(tx, acct.DID, key, ops, swapCommit)
-		if err != nil {
-			return err
+		if err != nil || c.Unchanged {
+			return err // unchanged: no references moved, no event
 		}
 		if err := blob.ApplyRefs(tx, acct.DID, added, removed, c.Rev); err != nil {
 			return err
