@@ -14,6 +14,7 @@ import (
 	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/repo/syntax"
+	"github.com/hearth-pds/hearth/store"
 )
 
 // Headers a client may send on to a service, and a service back.
@@ -88,13 +89,7 @@ func (s *Server) defaultService(nsid string) string {
 // atproto-proxy header or the default for its namespace, with a service-auth
 // token for the caller.
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
-	fail := func(err error) {
-		xe, known := asXRPC(err)
-		if !known {
-			s.log.Error("proxy failed", "nsid", nsid, "err", err)
-		}
-		writeError(w, xe)
-	}
+	fail := s.proxyFail(w, nsid)
 	if _, err := syntax.ParseNSID(nsid); err != nil || !proxiable(nsid) {
 		writeError(w, errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s", nsid))
 		return
@@ -117,6 +112,26 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		fail(err)
 		return
 	}
+	s.forward(w, r, nsid, acct)
+}
+
+// proxyFail answers a call that could not be forwarded, logging what is
+// not a known refusal.
+func (s *Server) proxyFail(w http.ResponseWriter, nsid string) func(error) {
+	return func(err error) {
+		xe, known := asXRPC(err)
+		if !known {
+			s.log.Error("proxy failed", "nsid", nsid, "err", err)
+		}
+		writeError(w, xe)
+	}
+}
+
+// forward sends the call on to its service and streams the answer back.
+// acct is the caller, for whom a service token is signed; nil is an
+// anonymous read (getRecord of a repo hosted elsewhere), sent without one.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, nsid string, acct *store.Account) {
+	fail := s.proxyFail(w, nsid)
 	ref := r.Header.Get("Atproto-Proxy")
 	if ref == "" {
 		ref = s.defaultService(nsid)
@@ -130,20 +145,22 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		fail(err)
 		return
 	}
-	tokAud, lxm := aud, nsid
-	if nsid == "app.bsky.feed.getFeed" && r.Header.Get("Atproto-Proxy") == "" {
-		// The AppView passes this token on to the feed generator.
-		gen, err := s.feedGenerator(r.Context(), acct.DID, endpoint, aud, r.URL.Query().Get("feed"))
-		if err != nil {
+	var tok string
+	if acct != nil {
+		tokAud, lxm := aud, nsid
+		if nsid == "app.bsky.feed.getFeed" && r.Header.Get("Atproto-Proxy") == "" {
+			// The AppView passes this token on to the feed generator.
+			gen, err := s.feedGenerator(r.Context(), acct.DID, endpoint, aud, r.URL.Query().Get("feed"))
+			if err != nil {
+				fail(err)
+				return
+			}
+			tokAud, lxm = gen, "app.bsky.feed.getFeedSkeleton"
+		}
+		if tok, err = s.serviceToken(acct, tokAud, lxm, s.now().Add(time.Minute)); err != nil {
 			fail(err)
 			return
 		}
-		tokAud, lxm = gen, "app.bsky.feed.getFeedSkeleton"
-	}
-	tok, err := s.serviceToken(acct, tokAud, lxm, s.now().Add(time.Minute))
-	if err != nil {
-		fail(err)
-		return
 	}
 	var body io.Reader
 	if r.Method == http.MethodPost {
@@ -156,8 +173,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		fail(err)
 		return
 	}
+	merge := acct != nil && readAfterWriteMethods[nsid]
 	for _, h := range forwardRequestHeaders {
-		if h == "Accept-Encoding" && readAfterWriteMethods[nsid] {
+		if h == "Accept-Encoding" && merge {
 			continue // we may rewrite the answer, so take it uncompressed
 		}
 		if v := r.Header.Values(h); len(v) > 0 {
@@ -165,7 +183,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		}
 	}
 	out.ContentLength = r.ContentLength
-	out.Header.Set("Authorization", "Bearer "+tok)
+	if tok != "" {
+		out.Header.Set("Authorization", "Bearer "+tok)
+	}
 	res, err := s.proxyHTTP.Do(out)
 	if err != nil {
 		// The dial error names the address the endpoint led to, and why
@@ -185,7 +205,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 			w.Header()[http.CanonicalHeaderKey(h)] = v
 		}
 	}
-	if rev := res.Header.Get("Atproto-Repo-Rev"); rev != "" && readAfterWriteMethods[nsid] &&
+	if rev := res.Header.Get("Atproto-Repo-Rev"); rev != "" && merge &&
 		res.Header.Get("Content-Encoding") == "" && res.ContentLength <= maxMergedBody {
 		raw, err := io.ReadAll(io.LimitReader(res.Body, maxMergedBody+1))
 		if err == nil && len(raw) <= maxMergedBody {

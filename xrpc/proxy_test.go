@@ -333,3 +333,39 @@ func TestReadAfterWrite(t *testing.T) {
 		t.Fatalf("caught-up timeline: %v", tl)
 	}
 }
+
+func TestGetRecordOfRepoHostedElsewhere(t *testing.T) {
+	appview := newService(t, "bsky_appview")
+	e := newEnv(t, func(c *Config) { c.AppView = appview.did + "#bsky_appview" })
+	a := e.createAccount("fern")
+	const elsewhere = "repo=did:plc:bbbbbbbbbbbbbbbbbbbbbbbb&collection=app.bsky.feed.post&rkey=3k2a"
+	for _, tc := range []struct {
+		name, token string
+		signed      bool
+	}{
+		{"anonymous", "", false},
+		{"signed in", a.Access, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.get("com.atproto.repo.getRecord", tc.token, elsewhere)
+			if r.Status != 200 || string(r.Body) != `{"feed":[]}` {
+				t.Fatalf("getRecord elsewhere: %d %s, want the AppView's answer", r.Status, r.Body)
+			}
+			up, _ := appview.request()
+			if up.URL.Path != "/xrpc/com.atproto.repo.getRecord" || up.URL.RawQuery != elsewhere {
+				t.Fatalf("forwarded %s?%s", up.URL.Path, up.URL.RawQuery)
+			}
+			if got := up.Header.Get("Authorization") != ""; got != tc.signed {
+				t.Fatalf("forwarded with a token: %v, want %v", got, tc.signed)
+			}
+			if tc.signed {
+				if c := appview.claims(e, a.DID); c.Lxm != "com.atproto.repo.getRecord" || c.Aud != appview.did {
+					t.Fatalf("token %+v", c)
+				}
+			}
+		})
+	}
+	// A hosted repo without the record is answered here.
+	expectError(t, e.get("com.atproto.repo.getRecord", "", "repo="+a.DID+"&collection=app.bsky.feed.post&rkey=3k2a"), 404, "RecordNotFound")
+	expectError(t, e.get("com.atproto.repo.getRecord", "", "repo=not%20a%20handle&collection=app.bsky.feed.post&rkey=3k2a"), 400, "InvalidRequest")
+}
