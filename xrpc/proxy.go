@@ -200,6 +200,20 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, nsid string, ac
 		return
 	}
 	defer res.Body.Close()
+	if res.StatusCode >= 500 {
+		// The service's own failure page may say what runs behind it; the
+		// caller learns only that it failed, as from the reference.
+		s.log.Info("proxy: service failed", "nsid", nsid, "service", aud, "status", res.StatusCode)
+		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "the service failed to answer"))
+		return
+	}
+	if res.ContentLength > s.proxyLimit {
+		s.log.Info("proxy: answer too large", "nsid", nsid, "service", aud, "bytes", res.ContentLength)
+		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "the service's answer is over %d bytes", s.proxyLimit))
+		return
+	}
+	// An answer of unannounced length is cut at the cap while it streams.
+	res.Body = &cappedBody{ReadCloser: res.Body, left: s.proxyLimit}
 	for _, h := range forwardResponseHeaders {
 		if v := res.Header.Values(h); len(v) > 0 {
 			w.Header()[http.CanonicalHeaderKey(h)] = v
@@ -220,11 +234,47 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, nsid string, ac
 		}
 		w.WriteHeader(res.StatusCode)
 		w.Write(raw)
-		io.Copy(w, res.Body)
+		s.relay(w, res.Body, nsid)
 		return
 	}
 	w.WriteHeader(res.StatusCode)
-	io.Copy(w, res.Body)
+	s.relay(w, res.Body, nsid)
+}
+
+// errProxyTooLarge is an answer that grew past the proxy's cap.
+var errProxyTooLarge = errors.New("xrpc: proxied answer over the size cap")
+
+// cappedBody reads at most left bytes, then fails with errProxyTooLarge.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// Over only if there is more; a body of exactly the cap is fine.
+		n, err := b.ReadCloser.Read(make([]byte, 1))
+		if n > 0 {
+			return 0, errProxyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// relay streams the rest of an answer whose status is already sent. If it
+// cannot be sent whole (over the cap, service gone), the connection is
+// aborted: a cut answer must not look complete to the client.
+func (s *Server) relay(w http.ResponseWriter, body io.Reader, nsid string) {
+	if _, err := io.Copy(w, body); err != nil {
+		s.log.Info("proxy: answer cut", "nsid", nsid, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // feedGenerator finds the DID of the generator behind a feed URI by asking

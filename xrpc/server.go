@@ -32,6 +32,9 @@ const (
 	maxWriteBody = 1 << 20
 	// applyWrites carries up to 200 records.
 	maxBatchBody = 4 << 20
+	// maxProxiedBody caps a service's answer we relay, so that a hostile
+	// or broken service cannot stream without end through us.
+	maxProxiedBody = 16 << 20
 )
 
 // Config is what the server needs to know about its deployment.
@@ -73,6 +76,7 @@ type Server struct {
 	methods    map[string]method
 	blobs      *blob.Store
 	proxyHTTP  *http.Client
+	proxyLimit int64 // largest proxied answer
 	events     *stream.Emitter
 	firehose   *stream.Server
 	limits     *limiter
@@ -113,6 +117,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	}
 	s.limits.off = cfg.NoRateLimits
 	s.proxyHTTP = s.proxyClient()
+	s.proxyLimit = maxProxiedBody
 	s.blobs = &blob.Store{DB: d.DB, Limit: cfg.BlobLimit, Now: d.Now}
 	if s.blobs.Limit <= 0 {
 		s.blobs.Limit = blob.DefaultLimit
@@ -275,7 +280,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		h.Set("Access-Control-Expose-Headers", "*")
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			// http.ErrAbortHandler is a deliberate abort (a proxied answer
+			// cut short): it goes on up, for net/http to drop the connection.
+			if p != nil && p != http.ErrAbortHandler {
 				s.log.Error("panic in handler", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 200 && !sw.wrote {
 					writeError(sw, internal())
@@ -283,6 +291,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"dur_ms", float64(s.now().Sub(start).Microseconds())/1000, "ip", clientIP(r))
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
