@@ -46,6 +46,7 @@ type config struct {
 	EventRetention                                           time.Duration
 	BlobLimit                                                int64
 	MaxConns, MaxConnsPerIP                                  int
+	MaxSubscribers, MaxSubscribersPerIP                      int
 	// explicit names the settings given by flag or environment; those
 	// override what the setup wizard stored.
 	explicit map[string]bool
@@ -115,6 +116,8 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	count(&c.MaxConns, "max-conns", "HEARTH_MAX_CONNS", 512, "most open connections, 0 for no cap")
 	count(&c.MaxConnsPerIP, "max-conns-per-ip", "HEARTH_MAX_CONNS_PER_IP", 64, "most open connections from one address (loopback exempt), 0 for no cap")
+	count(&c.MaxSubscribers, "max-subscribers", "HEARTH_MAX_SUBSCRIBERS", 100, "most firehose subscribers, 0 for no cap")
+	count(&c.MaxSubscribersPerIP, "max-subscribers-per-ip", "HEARTH_MAX_SUBSCRIBERS_PER_IP", 10, "most firehose subscribers from one address (loopback exempt), 0 for no cap")
 	blobLimit := "100000000"
 	if v := getenv("HEARTH_BLOB_LIMIT"); v != "" {
 		blobLimit = v
@@ -138,7 +141,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if envErr != nil {
 		return c, envErr
 	}
-	if c.MaxConns < 0 || c.MaxConnsPerIP < 0 {
+	if c.MaxConns < 0 || c.MaxConnsPerIP < 0 || c.MaxSubscribers < 0 || c.MaxSubscribersPerIP < 0 {
 		return c, errors.New("connection caps: want a count, 0 for no limit")
 	}
 	d, err := time.ParseDuration(retention)
@@ -239,6 +242,9 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		AppView:        cfg.AppView,
 		Chat:           cfg.Chat,
 		ReportService:  cfg.ReportService,
+
+		MaxSubscribers:      cfg.MaxSubscribers,
+		MaxSubscribersPerIP: cfg.MaxSubscribersPerIP,
 	}, xrpc.Deps{
 		DB:       db,
 		Log:      log,

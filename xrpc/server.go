@@ -56,6 +56,9 @@ type Config struct {
 	LoginFloor time.Duration
 	// NoRateLimits turns the rate limits off (load tests, private rigs).
 	NoRateLimits bool
+	// MaxSubscribers and MaxSubscribersPerIP cap firehose subscribers in
+	// all and per address (loopback exempt); 0 is no cap.
+	MaxSubscribers, MaxSubscribersPerIP int
 	// PasswordHashing may be set by tests to a cheaper hash.
 	HashPassword func(string) (string, error)
 }
@@ -134,7 +137,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	if s.cfg.HashPassword == nil {
 		s.cfg.HashPassword = auth.HashPassword
 	}
-	s.firehose = stream.NewServer(d.DB, stream.Options{Log: s.log})
+	s.firehose = stream.NewServer(d.DB, stream.Options{
+		Log: s.log, MaxSubscribers: cfg.MaxSubscribers, MaxSubscribersPerIP: cfg.MaxSubscribersPerIP,
+	})
 	notify := s.firehose.Notify
 	if d.OnEvent != nil {
 		notify = func() { s.firehose.Notify(); d.OnEvent() }
