@@ -28,3 +28,28 @@ func TestLoadConfigSubscriberCaps(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadConfigServerLinks(t *testing.T) {
+	tests := []struct {
+		env     map[string]string
+		args    []string
+		wantErr bool
+	}{
+		{env: map[string]string{}},
+		{env: map[string]string{"HEARTH_PRIVACY_POLICY_URL": "https://pds.example.com/privacy", "HEARTH_CONTACT_EMAIL": "me@example.com"},
+			args: []string{"-terms-of-service-url", "https://pds.example.com/terms"}},
+		{env: map[string]string{"HEARTH_PRIVACY_POLICY_URL": "pds.example.com/privacy"}, wantErr: true},
+		{env: map[string]string{"HEARTH_TERMS_OF_SERVICE_URL": "javascript:alert(1)"}, wantErr: true},
+		{env: map[string]string{"HEARTH_CONTACT_EMAIL": "me"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		c, err := loadConfig(tt.args, func(k string) string { return tt.env[k] })
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%v %v: err %v, want error %v", tt.env, tt.args, err, tt.wantErr)
+			continue
+		}
+		if err == nil && (c.PrivacyPolicyURL != tt.env["HEARTH_PRIVACY_POLICY_URL"] || c.ContactEmail != tt.env["HEARTH_CONTACT_EMAIL"]) {
+			t.Errorf("%v: got %q %q", tt.env, c.PrivacyPolicyURL, c.ContactEmail)
+		}
+	}
+}

@@ -47,6 +47,9 @@ type Config struct {
 	AdminPassword  string
 	InviteRequired bool
 	Dev            bool
+	// PrivacyPolicyURL, TermsOfServiceURL and ContactEmail are offered in
+	// describeServer; empty ones are left out.
+	PrivacyPolicyURL, TermsOfServiceURL, ContactEmail string
 	// AppView, Chat and ReportService are "did#service_id" references of
 	// the services methods go to when no atproto-proxy header names one.
 	AppView, Chat, ReportService string
