@@ -13,7 +13,7 @@ func (s *Server) routes() {
 	s.handle(srv+"createSession", procedure, authNone, s.createSession)
 	s.handle(srv+"getSession", query, authAccess, s.getSession)
 	s.handle(srv+"refreshSession", procedure, authRefresh, s.refreshSession)
-	s.handle(srv+"deleteSession", procedure, authRefresh, s.deleteSession)
+	s.handle(srv+"deleteSession", procedure, authSignOut, s.deleteSession)
 	s.handle(srv+"createAppPassword", procedure, authFull, s.createAppPassword)
 	s.handle(srv+"listAppPasswords", query, authFull, s.listAppPasswords)
 	s.handle(srv+"revokeAppPassword", procedure, authFull, s.revokeAppPassword)

@@ -218,6 +218,7 @@ const (
 	authAccess             // any access token, app passwords included
 	authFull               // access token of a full (non-app-password) session
 	authRefresh            // a refresh token
+	authSignOut            // a refresh token, even expired (deleteSession)
 	authAdmin              // admin Basic auth
 )
 
@@ -360,7 +361,7 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	a, err := s.authenticate(r, m.auth)
+	a, err := s.caller(r, m.auth)
 	if err != nil {
 		xe, _ := asXRPC(err)
 		writeError(w, xe)
