@@ -133,6 +133,11 @@ func (s *Server) proxyFail(w http.ResponseWriter, nsid string) func(error) {
 func (s *Server) forward(w http.ResponseWriter, r *http.Request, nsid string, acct *store.Account) {
 	fail := s.proxyFail(w, nsid)
 	ref := r.Header.Get("Atproto-Proxy")
+	if acct == nil {
+		// Anyone may call anonymously: they do not get to aim Hearth's
+		// requests at a service of their choosing.
+		ref = ""
+	}
 	if ref == "" {
 		ref = s.defaultService(nsid)
 	}

@@ -372,6 +372,18 @@ func TestGetRecordOfRepoHostedElsewhere(t *testing.T) {
 			}
 		})
 	}
+	// An anonymous caller cannot pick the service.
+	other := newService(t, "svc")
+	req, _ := http.NewRequest("GET", e.http.URL+"/xrpc/com.atproto.repo.getRecord?"+elsewhere, nil)
+	req.Header.Set("Atproto-Proxy", other.did+"#svc")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if up, _ := other.request(); res.StatusCode != 200 || up != nil {
+		t.Fatalf("anonymous atproto-proxy: %d, reached the named service: %v", res.StatusCode, up != nil)
+	}
 	// A hosted repo without the record is answered here.
 	expectError(t, e.get("com.atproto.repo.getRecord", "", "repo="+a.DID+"&collection=app.bsky.feed.post&rkey=3k2a"), 404, "RecordNotFound")
 	expectError(t, e.get("com.atproto.repo.getRecord", "", "repo=not%20a%20handle&collection=app.bsky.feed.post&rkey=3k2a"), 400, "InvalidRequest")
