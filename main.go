@@ -42,10 +42,12 @@ type config struct {
 	AdminPassword, Relays                                    string
 	AppView, Chat, ReportService                             string
 	SMTPURL, EmailFrom                                       string
+	PrivacyPolicyURL, TermsOfServiceURL, ContactEmail        string
 	InviteRequired, Dev, RateLimits                          bool
 	EventRetention                                           time.Duration
 	BlobLimit                                                int64
 	MaxConns, MaxConnsPerIP                                  int
+	MaxSubscribers, MaxSubscribersPerIP                      int
 	// explicit names the settings given by flag or environment; those
 	// override what the setup wizard stored.
 	explicit map[string]bool
@@ -98,6 +100,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.ReportService, "report-service", "HEARTH_REPORT_SERVICE", "did:plc:ar7c4by46qjdydhdevvrndac#atproto_labeler", "moderation service for createReport (did#service)")
 	str(&c.SMTPURL, "smtp-url", "HEARTH_SMTP_URL", "", "mail server for account codes: smtp://user:pass@host:587 or smtps://user:pass@host:465 (none: codes are shown on the account page)")
 	str(&c.EmailFrom, "email-from", "HEARTH_EMAIL_FROM", "", "sender address of account mail (default noreply@+hostname)")
+	str(&c.PrivacyPolicyURL, "privacy-policy-url", "HEARTH_PRIVACY_POLICY_URL", "", "privacy policy link offered to apps (none when empty)")
+	str(&c.TermsOfServiceURL, "terms-of-service-url", "HEARTH_TERMS_OF_SERVICE_URL", "", "terms of service link offered to apps (none when empty)")
+	str(&c.ContactEmail, "contact-email", "HEARTH_CONTACT_EMAIL", "", "contact address offered to apps (none when empty)")
 	boolean(&c.InviteRequired, "invite-required", "HEARTH_INVITE_REQUIRED", true, "invite codes needed to sign up")
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
@@ -115,6 +120,8 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	count(&c.MaxConns, "max-conns", "HEARTH_MAX_CONNS", 512, "most open connections, 0 for no cap")
 	count(&c.MaxConnsPerIP, "max-conns-per-ip", "HEARTH_MAX_CONNS_PER_IP", 64, "most open connections from one address (loopback exempt), 0 for no cap")
+	count(&c.MaxSubscribers, "max-subscribers", "HEARTH_MAX_SUBSCRIBERS", 100, "most firehose subscribers, 0 for no cap")
+	count(&c.MaxSubscribersPerIP, "max-subscribers-per-ip", "HEARTH_MAX_SUBSCRIBERS_PER_IP", 10, "most firehose subscribers from one address (loopback exempt), 0 for no cap")
 	blobLimit := "100000000"
 	if v := getenv("HEARTH_BLOB_LIMIT"); v != "" {
 		blobLimit = v
@@ -138,8 +145,16 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if envErr != nil {
 		return c, envErr
 	}
-	if c.MaxConns < 0 || c.MaxConnsPerIP < 0 {
+	if c.MaxConns < 0 || c.MaxConnsPerIP < 0 || c.MaxSubscribers < 0 || c.MaxSubscribersPerIP < 0 {
 		return c, errors.New("connection caps: want a count, 0 for no limit")
+	}
+	for _, u := range []struct{ name, v string }{{"privacy policy URL", c.PrivacyPolicyURL}, {"terms of service URL", c.TermsOfServiceURL}} {
+		if p, err := url.Parse(u.v); u.v != "" && (err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "") {
+			return c, fmt.Errorf("%s %q: want a full http(s) address, like https://example.com/privacy", u.name, u.v)
+		}
+	}
+	if c.ContactEmail != "" && !strings.Contains(c.ContactEmail, "@") {
+		return c, fmt.Errorf("contact email %q: want an address, like you@example.com", c.ContactEmail)
 	}
 	d, err := time.ParseDuration(retention)
 	if err != nil || d < time.Minute {
@@ -239,6 +254,12 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		AppView:        cfg.AppView,
 		Chat:           cfg.Chat,
 		ReportService:  cfg.ReportService,
+
+		MaxSubscribers:      cfg.MaxSubscribers,
+		MaxSubscribersPerIP: cfg.MaxSubscribersPerIP,
+		PrivacyPolicyURL:    cfg.PrivacyPolicyURL,
+		TermsOfServiceURL:   cfg.TermsOfServiceURL,
+		ContactEmail:        cfg.ContactEmail,
 	}, xrpc.Deps{
 		DB:       db,
 		Log:      log,

@@ -427,3 +427,32 @@ func BenchmarkCreateRecord(b *testing.B) {
 		})
 	}
 }
+
+func TestIdenticalUpdateMakesNoCommit(t *testing.T) {
+	f := newFixture(t)
+	first, err := f.apply([]Op{{Action: Create, Collection: "app.bsky.feed.post", RKey: "a", Record: record(t, "a")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.apply([]Op{{Action: Update, Collection: "app.bsky.feed.post", RKey: "a", Record: record(t, "a")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Unchanged || c.CID != first.CID || c.Rev != first.Rev || len(c.Blocks) != 0 {
+		t.Fatalf("identical update: unchanged=%v commit %s@%s blocks %d; want the head %s@%s", c.Unchanged, c.CID, c.Rev, len(c.Blocks), first.CID, first.Rev)
+	}
+	if len(c.Ops) != 1 || c.Ops[0].CID != first.Ops[0].CID {
+		t.Fatalf("identical update ops: %+v", c.Ops)
+	}
+	f.db.View(func(tx *store.Tx) error {
+		if h, _ := LoadHead(tx, testDID); h.Commit != first.CID || h.Rev != first.Rev {
+			t.Fatalf("head moved to %s@%s", h.Commit, h.Rev)
+		}
+		return nil
+	})
+	f.checkReachable()
+	// A real change still commits.
+	if c, err := f.apply([]Op{{Action: Update, Collection: "app.bsky.feed.post", RKey: "a", Record: record(t, "b")}}, nil); err != nil || c.Unchanged || c.CID == first.CID {
+		t.Fatalf("changed update: %v, unchanged=%v", err, c != nil && c.Unchanged)
+	}
+}

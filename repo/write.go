@@ -80,6 +80,11 @@ type Commit struct {
 	// Removed are the CIDs the commit made unreachable; they have been
 	// deleted from the store.
 	Removed []cid.CID
+	// Unchanged reports a write whose ops left every record as it was
+	// (a put of identical content). No commit was made: CID and Rev are
+	// the current head, Blocks and Removed are empty, and there is
+	// nothing to tell the firehose.
+	Unchanged bool
 }
 
 // Writer applies writes for the repositories in one store. It holds the
@@ -115,6 +120,8 @@ func (w *Writer) Create(tx *store.Tx, did string, key Signer) (*Commit, error) {
 // Apply applies ops to the repository of did as one signed commit. With
 // swapCommit non-nil the current commit must be that CID. On any error
 // nothing is written; the caller's transaction should be rolled back.
+// Ops that change nothing make no commit, as in the reference PDS: the
+// result is the head, marked Unchanged, and nothing is written.
 func (w *Writer) Apply(tx *store.Tx, did string, key Signer, ops []Op, swapCommit *cid.CID) (*Commit, error) {
 	r, err := tx.Repo(did)
 	if errors.Is(err, store.ErrNotFound) {
@@ -206,6 +213,12 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 		return nil, fmt.Errorf("repo %s: mst: %w", did, err)
 	}
 	c.Data = data
+	if !fresh && len(ops) > 0 && data == c.PrevData {
+		// Same root, same records: a new commit would only churn the
+		// firehose and the rev. Nothing has been stored yet.
+		c.CID, c.Rev, c.Unchanged = prevCommit, c.Since, true
+		return c, nil
+	}
 	c.Rev = string(w.Clock.NextAfter(syntax.TID(c.Since)))
 	_, commitBytes, commitCID, err := SignCommit(did, data, c.Rev, key)
 	if err != nil {

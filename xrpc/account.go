@@ -13,17 +13,6 @@ import (
 // The account methods are thin: parse, call package account, answer. Its
 // sentinel errors become XRPC names in errors.go.
 
-func (s *Server) describeServer(w http.ResponseWriter, r *http.Request, _ *Auth) error {
-	return ok(w, map[string]any{
-		"did":                       s.serviceDID,
-		"availableUserDomains":      s.cfg.HandleDomains,
-		"inviteCodeRequired":        s.cfg.InviteRequired,
-		"phoneVerificationRequired": false,
-		"links":                     map[string]any{},
-		"contact":                   map[string]any{},
-	})
-}
-
 // Accounts is the account operations, for the pages and the admin command.
 func (s *Server) Accounts() *account.Service { return s.accounts }
 

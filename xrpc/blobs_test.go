@@ -199,3 +199,41 @@ func TestOversizedUploadRefusedAtOnce(t *testing.T) {
 		t.Fatalf("status %d", res.StatusCode)
 	}
 }
+
+func TestGetBlobRangesNeverAmplify(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("rhea")
+	img := tinyJPEG(false, 3)
+	up := e.upload(a.Access, "image/jpeg", img)
+	if up.Status != 200 {
+		t.Fatalf("uploadBlob: %d %s", up.Status, up.Body)
+	}
+	cid := up.json(t)["blob"].(map[string]any)["ref"].(map[string]any)["$link"].(string)
+	many := make([]string, 2000)
+	for i := range many {
+		many[i] = fmt.Sprintf("%d-%d", 2*i, 2*i)
+	}
+	for _, tc := range []struct {
+		name, rng string
+		status    int
+		want      []byte
+	}{
+		{"one range", "bytes=100-199", 206, img[100:200]},
+		{"two ranges", "bytes=0-0,10-10", 200, img},
+		{"2000 one-byte ranges", "bytes=" + strings.Join(many, ","), 200, img},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", e.http.URL+"/xrpc/com.atproto.sync.getBlob?did="+a.DID+"&cid="+cid, nil)
+			req.Header.Set("Range", tc.rng)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tc.status || !bytes.Equal(body, tc.want) {
+				t.Fatalf("Range %.40s…: %d, %d bytes; want %d, %d bytes (blob %d)", tc.rng, res.StatusCode, len(body), tc.status, len(tc.want), len(img))
+			}
+		})
+	}
+}

@@ -16,5 +16,6 @@
 // Methods of com.atproto that Hearth does not serve are answered with 501
 // MethodNotImplemented and never forwarded: they belong to the PDS. Only
 // com.atproto.label and com.atproto.moderation go out, as they do from the
-// reference PDS.
+// reference PDS; and getRecord of a repo not hosted here, which the
+// reference asks of the AppView (anonymous callers' without a token).
 package xrpc

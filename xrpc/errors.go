@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"syscall"
 
 	"github.com/hearth-pds/hearth/identity/account"
 )
@@ -63,9 +64,22 @@ func writeError(w http.ResponseWriter, e *Error) {
 	writeJSON(w, e.Status, map[string]string{"error": e.Name, "message": e.Message})
 }
 
+// diskFull answers a write the store could not make for want of space. It
+// tells the owner what to do, since only they can fix it.
+func diskFull() *Error {
+	return errorf(http.StatusInsufficientStorage, "InsufficientStorage",
+		"The server's disk is full: free some space on the device that holds Hearth's data folder, then try again.")
+}
+
 // asXRPC converts any handler error to an XRPC error; unknown errors become
-// a 500 whose detail is logged, not sent.
+// a 500 whose detail is logged, not sent. The bool reports whether the error
+// is a known refusal; false means the caller must log it at Error.
 func asXRPC(err error) (*Error, bool) {
+	if errors.Is(err, syscall.ENOSPC) {
+		// Not "known": a full disk is the owner's emergency, so it is
+		// logged at Error like any failure, but answered in words.
+		return diskFull(), false
+	}
 	var xe *Error
 	if errors.As(err, &xe) {
 		return xe, true

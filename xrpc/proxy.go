@@ -14,6 +14,7 @@ import (
 	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/repo/syntax"
+	"github.com/hearth-pds/hearth/store"
 )
 
 // Headers a client may send on to a service, and a service back.
@@ -88,13 +89,7 @@ func (s *Server) defaultService(nsid string) string {
 // atproto-proxy header or the default for its namespace, with a service-auth
 // token for the caller.
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
-	fail := func(err error) {
-		xe, known := asXRPC(err)
-		if !known {
-			s.log.Error("proxy failed", "nsid", nsid, "err", err)
-		}
-		writeError(w, xe)
-	}
+	fail := s.proxyFail(w, nsid)
 	if _, err := syntax.ParseNSID(nsid); err != nil || !proxiable(nsid) {
 		writeError(w, errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s", nsid))
 		return
@@ -117,7 +112,32 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		fail(err)
 		return
 	}
+	s.forward(w, r, nsid, acct)
+}
+
+// proxyFail answers a call that could not be forwarded, logging what is
+// not a known refusal.
+func (s *Server) proxyFail(w http.ResponseWriter, nsid string) func(error) {
+	return func(err error) {
+		xe, known := asXRPC(err)
+		if !known {
+			s.log.Error("proxy failed", "nsid", nsid, "err", err)
+		}
+		writeError(w, xe)
+	}
+}
+
+// forward sends the call on to its service and streams the answer back.
+// acct is the caller, for whom a service token is signed; nil is an
+// anonymous read (getRecord of a repo hosted elsewhere), sent without one.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, nsid string, acct *store.Account) {
+	fail := s.proxyFail(w, nsid)
 	ref := r.Header.Get("Atproto-Proxy")
+	if acct == nil {
+		// Anyone may call anonymously: they do not get to aim Hearth's
+		// requests at a service of their choosing.
+		ref = ""
+	}
 	if ref == "" {
 		ref = s.defaultService(nsid)
 	}
@@ -130,20 +150,22 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		fail(err)
 		return
 	}
-	tokAud, lxm := aud, nsid
-	if nsid == "app.bsky.feed.getFeed" && r.Header.Get("Atproto-Proxy") == "" {
-		// The AppView passes this token on to the feed generator.
-		gen, err := s.feedGenerator(r.Context(), acct.DID, endpoint, aud, r.URL.Query().Get("feed"))
-		if err != nil {
+	var tok string
+	if acct != nil {
+		tokAud, lxm := aud, nsid
+		if nsid == "app.bsky.feed.getFeed" && r.Header.Get("Atproto-Proxy") == "" {
+			// The AppView passes this token on to the feed generator.
+			gen, err := s.feedGenerator(r.Context(), acct.DID, endpoint, aud, r.URL.Query().Get("feed"))
+			if err != nil {
+				fail(err)
+				return
+			}
+			tokAud, lxm = gen, "app.bsky.feed.getFeedSkeleton"
+		}
+		if tok, err = s.serviceToken(acct, tokAud, lxm, s.now().Add(time.Minute)); err != nil {
 			fail(err)
 			return
 		}
-		tokAud, lxm = gen, "app.bsky.feed.getFeedSkeleton"
-	}
-	tok, err := s.serviceToken(acct, tokAud, lxm, s.now().Add(time.Minute))
-	if err != nil {
-		fail(err)
-		return
 	}
 	var body io.Reader
 	if r.Method == http.MethodPost {
@@ -156,8 +178,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		fail(err)
 		return
 	}
+	merge := acct != nil && readAfterWriteMethods[nsid]
 	for _, h := range forwardRequestHeaders {
-		if h == "Accept-Encoding" && readAfterWriteMethods[nsid] {
+		if h == "Accept-Encoding" && merge {
 			continue // we may rewrite the answer, so take it uncompressed
 		}
 		if v := r.Header.Values(h); len(v) > 0 {
@@ -165,7 +188,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		}
 	}
 	out.ContentLength = r.ContentLength
-	out.Header.Set("Authorization", "Bearer "+tok)
+	if tok != "" {
+		out.Header.Set("Authorization", "Bearer "+tok)
+	}
 	res, err := s.proxyHTTP.Do(out)
 	if err != nil {
 		// The dial error names the address the endpoint led to, and why
@@ -180,12 +205,26 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		return
 	}
 	defer res.Body.Close()
+	if res.StatusCode >= 500 {
+		// The service's own failure page may say what runs behind it; the
+		// caller learns only that it failed, as from the reference.
+		s.log.Info("proxy: service failed", "nsid", nsid, "service", aud, "status", res.StatusCode)
+		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "the service failed to answer"))
+		return
+	}
+	if res.ContentLength > s.proxyLimit {
+		s.log.Info("proxy: answer too large", "nsid", nsid, "service", aud, "bytes", res.ContentLength)
+		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "the service's answer is over %d bytes", s.proxyLimit))
+		return
+	}
+	// An answer of unannounced length is cut at the cap while it streams.
+	res.Body = &cappedBody{ReadCloser: res.Body, left: s.proxyLimit}
 	for _, h := range forwardResponseHeaders {
 		if v := res.Header.Values(h); len(v) > 0 {
 			w.Header()[http.CanonicalHeaderKey(h)] = v
 		}
 	}
-	if rev := res.Header.Get("Atproto-Repo-Rev"); rev != "" && readAfterWriteMethods[nsid] &&
+	if rev := res.Header.Get("Atproto-Repo-Rev"); rev != "" && merge &&
 		res.Header.Get("Content-Encoding") == "" && res.ContentLength <= maxMergedBody {
 		raw, err := io.ReadAll(io.LimitReader(res.Body, maxMergedBody+1))
 		if err == nil && len(raw) <= maxMergedBody {
@@ -200,11 +239,47 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		}
 		w.WriteHeader(res.StatusCode)
 		w.Write(raw)
-		io.Copy(w, res.Body)
+		s.relay(w, res.Body, nsid)
 		return
 	}
 	w.WriteHeader(res.StatusCode)
-	io.Copy(w, res.Body)
+	s.relay(w, res.Body, nsid)
+}
+
+// errProxyTooLarge is an answer that grew past the proxy's cap.
+var errProxyTooLarge = errors.New("xrpc: proxied answer over the size cap")
+
+// cappedBody reads at most left bytes, then fails with errProxyTooLarge.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// Over only if there is more; a body of exactly the cap is fine.
+		n, err := b.ReadCloser.Read(make([]byte, 1))
+		if n > 0 {
+			return 0, errProxyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// relay streams the rest of an answer whose status is already sent. If it
+// cannot be sent whole (over the cap, service gone), the connection is
+// aborted: a cut answer must not look complete to the client.
+func (s *Server) relay(w http.ResponseWriter, body io.Reader, nsid string) {
+	if _, err := io.Copy(w, body); err != nil {
+		s.log.Info("proxy: answer cut", "nsid", nsid, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // feedGenerator finds the DID of the generator behind a feed URI by asking

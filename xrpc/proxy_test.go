@@ -29,17 +29,7 @@ type service struct {
 }
 
 func newService(t *testing.T, id string) *service {
-	s := &service{t: t}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/.well-known/did.json" {
-			json.NewEncoder(w).Encode(map[string]any{"id": s.did, "service": []map[string]string{
-				{"id": "#" + id, "type": "Service", "serviceEndpoint": s.srv.URL}}})
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.last, s.body = r, body
-		s.mu.Unlock()
+	return newServiceWith(t, id, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/xrpc/app.bsky.feed.getFeedGenerator":
 			json.NewEncoder(w).Encode(map[string]any{"view": map[string]any{"did": "did:web:feedgen.example"}})
@@ -53,6 +43,23 @@ func newService(t *testing.T, id string) *service {
 			w.Header().Set("Set-Cookie", "session=leak")
 			w.Write([]byte(`{"feed":[]}`))
 		}
+	})
+}
+
+// newServiceWith is a service whose XRPC answers come from h.
+func newServiceWith(t *testing.T, id string, h http.HandlerFunc) *service {
+	s := &service{t: t}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/did.json" {
+			json.NewEncoder(w).Encode(map[string]any{"id": s.did, "service": []map[string]string{
+				{"id": "#" + id, "type": "Service", "serviceEndpoint": s.srv.URL}}})
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.last, s.body = r, body
+		s.mu.Unlock()
+		h(w, r)
 	}))
 	t.Cleanup(s.srv.Close)
 	s.did = "did:web:" + strings.Replace(strings.TrimPrefix(s.srv.URL, "http://"), "127.0.0.1:", "localhost%3A", 1)
@@ -331,5 +338,133 @@ func TestReadAfterWrite(t *testing.T) {
 	mu.Unlock()
 	if tl := e.get("app.bsky.feed.getTimeline", a.Access, "").json(t)["feed"].([]any); len(tl) != 1 {
 		t.Fatalf("caught-up timeline: %v", tl)
+	}
+}
+
+func TestGetRecordOfRepoHostedElsewhere(t *testing.T) {
+	appview := newService(t, "bsky_appview")
+	e := newEnv(t, func(c *Config) { c.AppView = appview.did + "#bsky_appview" })
+	a := e.createAccount("fern")
+	const elsewhere = "repo=did:plc:bbbbbbbbbbbbbbbbbbbbbbbb&collection=app.bsky.feed.post&rkey=3k2a"
+	for _, tc := range []struct {
+		name, token string
+		signed      bool
+	}{
+		{"anonymous", "", false},
+		{"signed in", a.Access, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.get("com.atproto.repo.getRecord", tc.token, elsewhere)
+			if r.Status != 200 || string(r.Body) != `{"feed":[]}` {
+				t.Fatalf("getRecord elsewhere: %d %s, want the AppView's answer", r.Status, r.Body)
+			}
+			up, _ := appview.request()
+			if up.URL.Path != "/xrpc/com.atproto.repo.getRecord" || up.URL.RawQuery != elsewhere {
+				t.Fatalf("forwarded %s?%s", up.URL.Path, up.URL.RawQuery)
+			}
+			if got := up.Header.Get("Authorization") != ""; got != tc.signed {
+				t.Fatalf("forwarded with a token: %v, want %v", got, tc.signed)
+			}
+			if tc.signed {
+				if c := appview.claims(e, a.DID); c.Lxm != "com.atproto.repo.getRecord" || c.Aud != appview.did {
+					t.Fatalf("token %+v", c)
+				}
+			}
+		})
+	}
+	// An anonymous caller cannot pick the service.
+	other := newService(t, "svc")
+	req, _ := http.NewRequest("GET", e.http.URL+"/xrpc/com.atproto.repo.getRecord?"+elsewhere, nil)
+	req.Header.Set("Atproto-Proxy", other.did+"#svc")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if up, _ := other.request(); res.StatusCode != 200 || up != nil {
+		t.Fatalf("anonymous atproto-proxy: %d, reached the named service: %v", res.StatusCode, up != nil)
+	}
+	// A hosted repo without the record is answered here.
+	expectError(t, e.get("com.atproto.repo.getRecord", "", "repo="+a.DID+"&collection=app.bsky.feed.post&rkey=3k2a"), 404, "RecordNotFound")
+	expectError(t, e.get("com.atproto.repo.getRecord", "", "repo=not%20a%20handle&collection=app.bsky.feed.post&rkey=3k2a"), 400, "InvalidRequest")
+}
+
+func TestProxyCapsAnswersAndHidesServiceFailures(t *testing.T) {
+	const limit = 1000
+	appview := newServiceWith(t, "bsky_appview", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/xrpc/app.bsky.test.declared":
+			w.Header().Set("Content-Length", itoa(limit+1))
+			w.Write([]byte(strings.Repeat("x", limit+1)))
+		case "/xrpc/app.bsky.test.streamed", "/xrpc/app.bsky.test.exact":
+			n := limit + 500
+			if r.URL.Path == "/xrpc/app.bsky.test.exact" {
+				n = limit
+			}
+			// Flushed in pieces: no Content-Length, the cap must cut it live.
+			for sent := 0; sent < n; sent += 100 {
+				w.Write([]byte(strings.Repeat("y", min(100, n-sent))))
+				w.(http.Flusher).Flush()
+			}
+		case "/xrpc/app.bsky.test.crash":
+			w.WriteHeader(500)
+			w.Write([]byte(`{"error":"InternalError","message":"pg: connection refused at 10.1.2.3"}`))
+		case "/xrpc/app.bsky.test.busy":
+			w.WriteHeader(503)
+		case "/xrpc/app.bsky.test.missing":
+			w.WriteHeader(404)
+			w.Write([]byte(`{"error":"NotFound","message":"no such thing"}`))
+		}
+	})
+	e := newEnv(t, func(c *Config) { c.AppView = appview.did + "#bsky_appview" })
+	e.srv.proxyLimit = limit
+	a := e.createAccount("gale")
+	for _, tc := range []struct {
+		method string
+		status int
+		name   string // XRPC error; "" for a relayed answer
+		cut    bool   // the connection is dropped mid-answer
+	}{
+		{"declared", 502, "UpstreamFailure", false},
+		{"streamed", 200, "", true},
+		{"exact", 200, "", false},
+		{"crash", 502, "UpstreamFailure", false},
+		{"busy", 502, "UpstreamFailure", false},
+		{"missing", 404, "NotFound", false},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", e.http.URL+"/xrpc/app.bsky.test."+tc.method, nil)
+			req.Header.Set("Authorization", "Bearer "+a.Access)
+			res, err := http.DefaultClient.Do(req)
+			if tc.cut && err != nil {
+				return // dropped before the status line left the buffer
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, err := io.ReadAll(res.Body)
+			if tc.cut {
+				if err == nil || len(body) > limit {
+					t.Fatalf("over-cap stream: read %d bytes, err %v; want the connection dropped by %d", len(body), err, limit)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			r := resp{Status: res.StatusCode, Body: body, Header: res.Header}
+			if tc.name == "" {
+				if r.Status != tc.status || len(body) != limit {
+					t.Fatalf("got %d, %d bytes; want %d, %d bytes", r.Status, len(body), tc.status, limit)
+				}
+				return
+			}
+			expectError(t, r, tc.status, tc.name)
+			if strings.Contains(string(body), "10.1.2.3") {
+				t.Fatalf("the service's failure detail leaked: %s", body)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/cid"
@@ -168,8 +169,8 @@ func (s *Server) commitWrite(r *http.Request, acct *store.Account, ops []repo.Op
 			return err
 		}
 		c, err = s.writer.Apply(tx, acct.DID, key, ops, swapCommit)
-		if err != nil {
-			return err
+		if err != nil || c.Unchanged {
+			return err // unchanged: no references moved, no event
 		}
 		if err := blob.ApplyRefs(tx, acct.DID, added, removed, c.Rev); err != nil {
 			return err
@@ -407,17 +408,39 @@ func (s *Server) applyWrites(w http.ResponseWriter, r *http.Request, a *Auth) er
 
 func marshalDataModel(v any) (json.RawMessage, error) { return dagcbor.ToJSON(v) }
 
-func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+// notHosted reports resolveRepo's answer for a repo of no local account.
+func notHosted(err error) bool {
+	var xe *Error
+	return errors.As(err, &xe) && xe.Name == "RepoNotFound"
+}
+
+func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
 	q := r.URL.Query()
-	did, err := s.resolveRepo(q.Get("repo"))
-	if err != nil {
-		return err
-	}
 	coll, rkey := q.Get("collection"), q.Get("rkey")
 	if err := checkCollection(coll); err != nil {
 		return err
 	}
 	if err := checkRKey(rkey); err != nil {
+		return err
+	}
+	ident := q.Get("repo")
+	did, err := s.resolveRepo(ident)
+	if notHosted(err) {
+		// As the reference does, a record of a repo hosted elsewhere is
+		// asked of the AppView, which indexes every repo. A signed-in
+		// caller's read goes with their service token, an anonymous one
+		// without.
+		if _, err := identity.ParseAtIdentifier(ident); err != nil {
+			return invalidRequest("repo must be a DID or a handle")
+		}
+		var acct *store.Account
+		if a != nil {
+			acct = a.Account
+		}
+		s.forward(w, r, "com.atproto.repo.getRecord", acct)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	var out map[string]any

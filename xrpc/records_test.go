@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/hearth-pds/hearth/store"
 )
 
 func mustJSON(t *testing.T, v any) string {
@@ -185,4 +187,35 @@ func TestPutRecordSwapNull(t *testing.T) {
 	}
 	expectError(t, e.post("com.atproto.repo.putRecord", a.Access, body("two", nil)), 400, "InvalidSwap")
 	expectError(t, e.post("com.atproto.repo.putRecord", a.Access, body("two", 5)), 400, "InvalidRequest")
+}
+
+func TestPutIdenticalRecordMakesNoCommit(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("ivy")
+	profile := map[string]any{"repo": a.DID, "collection": "app.bsky.actor.profile", "rkey": "self", "record": map[string]any{"displayName": "Ivy"}}
+	first := e.post("com.atproto.repo.putRecord", a.Access, profile)
+	if first.Status != 200 {
+		t.Fatalf("putRecord: %d %s", first.Status, first.Body)
+	}
+	head := e.head(a.DID)
+	var seq int64
+	e.db.View(func(tx *store.Tx) error { seq = tx.LastSeq(); return nil })
+
+	again := e.post("com.atproto.repo.putRecord", a.Access, profile)
+	if again.Status != 200 {
+		t.Fatalf("identical putRecord: %d %s", again.Status, again.Body)
+	}
+	f, g := first.json(t), again.json(t)
+	if g["uri"] != f["uri"] || g["cid"] != f["cid"] || mustJSON(t, g["commit"]) != mustJSON(t, f["commit"]) {
+		t.Fatalf("identical putRecord answered %s, want uri, cid and commit of %s", again.Body, first.Body)
+	}
+	if now := e.head(a.DID); now != head {
+		t.Fatalf("identical putRecord moved the head: %s → %s", head, now)
+	}
+	e.db.View(func(tx *store.Tx) error {
+		if tx.LastSeq() != seq {
+			t.Fatalf("identical putRecord emitted events %d..%d", seq+1, tx.LastSeq())
+		}
+		return nil
+	})
 }

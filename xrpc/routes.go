@@ -8,7 +8,7 @@ func (s *Server) routes() {
 		sy  = "com.atproto.sync."
 		id  = "com.atproto.identity."
 	)
-	s.handle(srv+"describeServer", query, authNone, s.describeServer)
+	s.handle(srv+"describeServer", query, authNone, s.describe)
 	s.handle(srv+"createAccount", procedure, authNone, s.createAccount)
 	s.handle(srv+"createSession", procedure, authNone, s.createSession)
 	s.handle(srv+"getSession", query, authAccess, s.getSession)

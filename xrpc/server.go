@@ -32,6 +32,9 @@ const (
 	maxWriteBody = 1 << 20
 	// applyWrites carries up to 200 records.
 	maxBatchBody = 4 << 20
+	// maxProxiedBody caps a service's answer we relay, so that a hostile
+	// or broken service cannot stream without end through us.
+	maxProxiedBody = 16 << 20
 )
 
 // Config is what the server needs to know about its deployment.
@@ -44,6 +47,9 @@ type Config struct {
 	AdminPassword  string
 	InviteRequired bool
 	Dev            bool
+	// PrivacyPolicyURL, TermsOfServiceURL and ContactEmail are offered in
+	// describeServer; empty ones are left out.
+	PrivacyPolicyURL, TermsOfServiceURL, ContactEmail string
 	// AppView, Chat and ReportService are "did#service_id" references of
 	// the services methods go to when no atproto-proxy header names one.
 	AppView, Chat, ReportService string
@@ -53,6 +59,9 @@ type Config struct {
 	LoginFloor time.Duration
 	// NoRateLimits turns the rate limits off (load tests, private rigs).
 	NoRateLimits bool
+	// MaxSubscribers and MaxSubscribersPerIP cap firehose subscribers in
+	// all and per address (loopback exempt); 0 is no cap.
+	MaxSubscribers, MaxSubscribersPerIP int
 	// PasswordHashing may be set by tests to a cheaper hash.
 	HashPassword func(string) (string, error)
 }
@@ -73,6 +82,7 @@ type Server struct {
 	methods    map[string]method
 	blobs      *blob.Store
 	proxyHTTP  *http.Client
+	proxyLimit int64 // largest proxied answer
 	events     *stream.Emitter
 	firehose   *stream.Server
 	limits     *limiter
@@ -113,6 +123,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	}
 	s.limits.off = cfg.NoRateLimits
 	s.proxyHTTP = s.proxyClient()
+	s.proxyLimit = maxProxiedBody
 	s.blobs = &blob.Store{DB: d.DB, Limit: cfg.BlobLimit, Now: d.Now}
 	if s.blobs.Limit <= 0 {
 		s.blobs.Limit = blob.DefaultLimit
@@ -129,7 +140,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	if s.cfg.HashPassword == nil {
 		s.cfg.HashPassword = auth.HashPassword
 	}
-	s.firehose = stream.NewServer(d.DB, stream.Options{Log: s.log})
+	s.firehose = stream.NewServer(d.DB, stream.Options{
+		Log: s.log, MaxSubscribers: cfg.MaxSubscribers, MaxSubscribersPerIP: cfg.MaxSubscribersPerIP,
+	})
 	notify := s.firehose.Notify
 	if d.OnEvent != nil {
 		notify = func() { s.firehose.Notify(); d.OnEvent() }
@@ -276,7 +289,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		h.Set("Access-Control-Expose-Headers", "*")
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			// http.ErrAbortHandler is a deliberate abort (a proxied answer
+			// cut short): it goes on up, for net/http to drop the connection.
+			if p != nil && p != http.ErrAbortHandler {
 				s.log.Error("panic in handler", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 200 && !sw.wrote {
 					writeError(sw, internal())
@@ -284,6 +300,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"dur_ms", float64(s.now().Sub(start).Microseconds())/1000, "ip", clientIP(r))
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -34,7 +35,13 @@ func newStreamEnv(t *testing.T, opts Options) *env {
 		t.Fatal(err)
 	}
 	srv := NewServer(db, opts)
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Tests stand in for far-away clients; every real dial is loopback.
+		if a := r.Header.Get(testRemote); a != "" {
+			r.RemoteAddr = a
+		}
+		srv.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		srv.Close()
 		hs.Close()
@@ -302,5 +309,80 @@ func TestShutdownClosesSubscribers(t *testing.T) {
 	_, _, err := c.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("read after shutdown: %v", err)
+	}
+}
+
+// testRemote is the test header that sets the caller's address.
+const testRemote = "X-Test-Remote-Addr"
+
+// dialFrom subscribes as a client at addr ("" for loopback).
+func (e *env) dialFrom(addr string) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h := http.Header{}
+	if addr != "" {
+		h.Set(testRemote, addr)
+	}
+	c, res, err := websocket.Dial(ctx, e.url+"/xrpc/com.atproto.sync.subscribeRepos", &websocket.DialOptions{HTTPHeader: h})
+	if c != nil {
+		e.t.Cleanup(func() { c.CloseNow() })
+	}
+	return c, res, err
+}
+
+func TestSubscriberCaps(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opts  Options
+		from  []string // connections that must be let in, in order
+		then  string   // the one refused
+		still string   // let in after the refusal
+	}{
+		{"total", Options{MaxSubscribers: 3}, []string{"203.0.113.1:1", "203.0.113.2:1", ""}, "203.0.113.3:1", ""},
+		{"per address", Options{MaxSubscribersPerIP: 2}, []string{"203.0.113.7:1", "203.0.113.7:2"}, "203.0.113.7:3", "203.0.113.8:1"},
+		{"per address, IPv6", Options{MaxSubscribersPerIP: 1}, []string{"[2001:db8::1]:1"}, "[2001:db8::1]:2", "[2001:db8::2]:1"},
+		{"loopback exempt per address", Options{MaxSubscribersPerIP: 1}, []string{"127.0.0.1:1", "127.0.0.1:2", "[::1]:3"}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newStreamEnv(t, tc.opts)
+			var first *websocket.Conn
+			for i, addr := range tc.from {
+				c, res, err := e.dialFrom(addr)
+				if err != nil {
+					t.Fatalf("connection %d from %q refused: %v %v", i, addr, err, res)
+				}
+				if first == nil {
+					first = c
+				}
+			}
+			if tc.then == "" {
+				return
+			}
+			_, res, err := e.dialFrom(tc.then)
+			if err == nil || res == nil || res.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("over the cap from %q: %v %v, want 429", tc.then, err, res)
+			}
+			if body, _ := io.ReadAll(res.Body); !bytes.Contains(body, []byte(`"error":"RateLimitExceeded"`)) {
+				t.Fatalf("refusal body %s is not an XRPC error", body)
+			}
+			if tc.still != "" {
+				if _, res, err := e.dialFrom(tc.still); err != nil {
+					t.Fatalf("from %q after the refusal: %v %v", tc.still, err, res)
+				}
+			}
+			// A slot freed is a slot to take again.
+			first.Close(websocket.StatusNormalClosure, "")
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				_, _, err := e.dialFrom(tc.then)
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("slot never freed: %v", err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
 	}
 }

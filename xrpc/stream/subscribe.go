@@ -2,9 +2,12 @@ package stream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,7 +30,11 @@ type Options struct {
 	// CacheSize is how many recent frames are kept in memory for all
 	// subscribers to share.
 	CacheSize int
-	Log       *slog.Logger
+	// MaxSubscribers caps connected subscribers in all, MaxSubscribersPerIP
+	// those from one address (loopback, where a reverse proxy connects
+	// from, is exempt). Unlike the other options, zero means no cap.
+	MaxSubscribers, MaxSubscribersPerIP int
+	Log                                 *slog.Logger
 }
 
 // Server serves subscribeRepos.
@@ -41,6 +48,12 @@ type Server struct {
 
 	cache frameCache
 	subs  atomic.Int64
+
+	// slotMu guards the subscriber slots the caps count: taken before the
+	// upgrade, so that a refusal is a plain HTTP answer.
+	slotMu sync.Mutex
+	slots  int
+	perIP  map[string]int
 
 	// closeMu orders Close after every conns.Add: a WaitGroup's Add must
 	// happen before its Wait.
@@ -72,6 +85,7 @@ func NewServer(db *store.DB, opts Options) *Server {
 		db: db, opts: opts, log: log,
 		wake:    make(chan struct{}),
 		cache:   frameCache{max: opts.CacheSize, frames: map[int64][]byte{}},
+		perIP:   map[string]int{},
 		closing: make(chan struct{}),
 	}
 }
@@ -103,6 +117,43 @@ func (s *Server) Close() {
 	}
 	s.closeMu.Unlock()
 	s.conns.Wait()
+}
+
+// admit takes a subscriber slot for a connection from remoteAddr, or
+// returns why not. The caller gives the slot back with release.
+func (s *Server) admit(remoteAddr string) (ip string, refusal string) {
+	ip = remoteAddr
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		ip = host
+	}
+	if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().IsLoopback() {
+		ip = "" // not counted per address
+	}
+	s.slotMu.Lock()
+	defer s.slotMu.Unlock()
+	if max := s.opts.MaxSubscribers; max > 0 && s.slots >= max {
+		return "", "Too many subscribers: try again later"
+	}
+	if max := s.opts.MaxSubscribersPerIP; ip != "" && max > 0 && s.perIP[ip] >= max {
+		return "", "Too many subscriptions from your address"
+	}
+	s.slots++
+	if ip != "" {
+		s.perIP[ip]++
+	}
+	return ip, ""
+}
+
+// release gives back the slot admit took for ip.
+func (s *Server) release(ip string) {
+	s.slotMu.Lock()
+	defer s.slotMu.Unlock()
+	s.slots--
+	if ip != "" {
+		if s.perIP[ip]--; s.perIP[ip] <= 0 {
+			delete(s.perIP, ip)
+		}
+	}
 }
 
 // track registers a connection unless the server is closing.
@@ -199,13 +250,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		n, err := strconv.ParseInt(c, 10, 64)
 		if err != nil || n < 0 {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"error":"InvalidRequest","message":"cursor must be a non-negative integer"}`))
+			writeError(w, http.StatusBadRequest, "InvalidRequest", "cursor must be a non-negative integer")
 			return
 		}
 		cursor = n
 	}
+	ip, refusal := s.admit(r.RemoteAddr)
+	if refusal != "" {
+		writeError(w, http.StatusTooManyRequests, "RateLimitExceeded", refusal)
+		return
+	}
+	defer s.release(ip)
 	if !s.track() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
@@ -246,6 +301,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		conn.CloseNow()
 	}
+}
+
+// writeError answers a request refused before the upgrade, in XRPC's
+// error format.
+func writeError(w http.ResponseWriter, status int, name, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": name, "message": message})
 }
 
 var (
