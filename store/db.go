@@ -262,5 +262,10 @@ func (tx *Tx) SetMeta(name string, value []byte) error {
 func topBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
 		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens, bucketSubjects,
-		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), bucketOutbox}
+		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), []byte("blobmissing"), bucketOutbox}
+}
+
+// DeleteMeta removes name from the meta bucket.
+func (tx *Tx) DeleteMeta(name string) error {
+	return tx.btx.Bucket(bucketMeta).Delete([]byte(name))
 }
