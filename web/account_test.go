@@ -16,6 +16,8 @@ import (
 	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
+	"github.com/hearth-pds/hearth/identity/plc/plctest"
+	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
@@ -62,11 +64,7 @@ type accountEnv struct {
 // data file, with one account, alice.pds.test. mailer may be nil.
 func newAccountEnv(t *testing.T, mailer account.Mailer) *accountEnv {
 	t.Helper()
-	plcSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.NotFound(w, r)
-		}
-	}))
+	plcSrv := httptest.NewServer(plctest.New())
 	t.Cleanup(plcSrv.Close)
 	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -84,7 +82,8 @@ func newAccountEnv(t *testing.T, mailer account.Mailer) *accountEnv {
 	}, account.Deps{
 		DB: db, Writer: &repo.Writer{Clock: syntax.NewTIDClock(0)}, Events: &stream.Emitter{},
 		PLC: &plc.Client{BaseURL: plcSrv.URL, HTTP: plcSrv.Client()}, Mailer: mailer, Rotation: rotation,
-		JWTKey: auth.HS256("test secret, thirty-two bytes ok"),
+		JWTKey:   auth.HS256("test secret, thirty-two bytes ok"),
+		Resolver: &resolve.Resolver{PLCURL: plcSrv.URL, Dev: true},
 	})
 	sess, err := svc.Create(context.Background(), account.CreateInput{
 		Handle: "alice.pds.test", Email: "alice@example.com", Password: alicePassword, NoInvite: true,

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
+	"github.com/hearth-pds/hearth/identity/plc/plctest"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/cid"
@@ -54,36 +53,6 @@ func (l *letters) Queue(tx *store.Tx, x Letter) error {
 	return nil
 }
 
-// directory is a PLC directory stand-in: it keeps the last operation of
-// each DID and serves its document.
-type directory struct {
-	mu  sync.Mutex
-	ops map[string]*plc.Operation
-}
-
-func newDirectory() *directory { return &directory{ops: map[string]*plc.Operation{}} }
-
-func (d *directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	did, suffix, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	switch {
-	case r.Method == http.MethodPost:
-		var op plc.Operation
-		if err := json.NewDecoder(r.Body).Decode(&op); err != nil {
-			http.Error(w, "bad op", http.StatusBadRequest)
-			return
-		}
-		d.ops[did] = &op
-	case d.ops[did] == nil:
-		http.NotFound(w, r)
-	case suffix == "log/last":
-		json.NewEncoder(w).Encode(d.ops[did])
-	default:
-		json.NewEncoder(w).Encode(d.ops[did].State(did).Document())
-	}
-}
-
 type fixture struct {
 	t     *testing.T
 	svc   *Service
@@ -94,7 +63,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	plcSrv := httptest.NewServer(newDirectory())
+	plcSrv := httptest.NewServer(plctest.New())
 	t.Cleanup(plcSrv.Close)
 	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -114,7 +83,7 @@ func newFixture(t *testing.T) *fixture {
 		DB: db, Writer: &repo.Writer{Clock: syntax.NewTIDClock(1)}, Events: f.ev,
 		PLC: &plc.Client{BaseURL: plcSrv.URL, HTTP: plcSrv.Client()}, Mailer: f.mail, Rotation: rot, JWTKey: auth.HS256("secret"),
 		Resolver: &resolve.Resolver{PLCURL: plcSrv.URL, Dev: true},
-		Now: func() time.Time { return f.clock },
+		Now:      func() time.Time { return f.clock },
 	})
 	return f
 }

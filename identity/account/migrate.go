@@ -308,4 +308,3 @@ func (s *Service) SubmitPLCOperation(ctx context.Context, did string, op *plc.Op
 	s.Resolver.Forget(did)
 	return s.DB.Update(ctx, func(tx *store.Tx) error { return s.Events.Identity(tx, did, a.Handle) })
 }
-
