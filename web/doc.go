@@ -12,4 +12,12 @@
 // account page the account's own password (never an app password). Pages
 // carry a strict Content-Security-Policy, forms a CSRF token, and POSTs must
 // be same-origin.
+//
+// Page sessions (session.go) cost nothing until they step up: an anonymous
+// visitor's cookie is signed with a key made at each start and names no
+// stored state, so a flood of GET /login keeps nothing in memory. Entering
+// the setup code, making the owner, and each accepted password keep the
+// session under a fresh id; the id from before is worth nothing after.
+// Kept sessions are found with one map read and swept once a minute; a
+// restart signs everyone out.
 package web
