@@ -87,10 +87,9 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.post(p.login, false))
 	mux.HandleFunc("POST /logout", p.post(p.logout, false))
-	mux.HandleFunc("GET /status", p.status)
-	mux.HandleFunc("POST /status/invite", p.post(p.invite, false))
 	mux.HandleFunc("GET /status/backup", p.backup)
 	mux.HandleFunc("GET /status/repo", p.repoCAR)
+	p.adminRoutes(mux)
 	p.accountRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -349,28 +348,6 @@ func (p *Pages) owned(w http.ResponseWriter, r *http.Request) *session {
 		return nil
 	}
 	return s
-}
-
-func (p *Pages) status(w http.ResponseWriter, r *http.Request) {
-	s := p.owned(w, r)
-	if s == nil {
-		return
-	}
-	st := p.b.Status(r.Context())
-	p.render(w, "status.html", map[string]any{"CSRF": s.csrf, "S": st, "Invite": r.URL.Query().Get("invite"), "PublicURL": p.b.PublicURL()})
-}
-
-func (p *Pages) invite(w http.ResponseWriter, r *http.Request, s *session) {
-	if !s.owner {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	code, err := p.b.CreateInvite(r.Context())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	http.Redirect(w, r, "/status?invite="+url.QueryEscape(code), http.StatusSeeOther)
 }
 
 func (p *Pages) backup(w http.ResponseWriter, r *http.Request) {

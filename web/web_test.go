@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/store"
 )
 
 type fakeBackend struct {
@@ -25,6 +26,8 @@ type fakeBackend struct {
 	invites  int
 	accounts *account.Service
 	mail     MailStatus
+	crawls   int
+	crawlErr error
 }
 
 func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
@@ -52,8 +55,19 @@ func (f *fakeBackend) Login(_ context.Context, id, pw string) bool {
 	return f.owner != "" && pw == f.password
 }
 func (f *fakeBackend) Status(context.Context) Status {
-	return Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
-		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}, Mail: f.mail}
+	st := Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
+		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}, Mail: f.mail,
+		Relays: []RelayStatus{{Relay: "bsky.network"}}}
+	if f.accounts != nil { // the real accounts, as appliance.Status lists them
+		st.Accounts = nil
+		f.accounts.DB.View(func(tx *store.Tx) error {
+			return tx.Accounts(func(a *store.Account) error {
+				st.Accounts = append(st.Accounts, AccountStatus{DID: a.DID, Handle: a.Handle, Email: a.Email, State: a.Status})
+				return nil
+			})
+		})
+	}
+	return st
 }
 func (f *fakeBackend) CreateInvite(context.Context) (string, error) {
 	f.invites++
@@ -69,6 +83,10 @@ func (f *fakeBackend) ExportRepo(_ context.Context, did string, w io.Writer) err
 }
 func (f *fakeBackend) PublicURL() string          { return "https://" + f.host }
 func (f *fakeBackend) Accounts() *account.Service { return f.accounts }
+func (f *fakeBackend) RequestCrawl(context.Context) error {
+	f.crawls++
+	return f.crawlErr
+}
 
 type browser struct {
 	t   *testing.T
