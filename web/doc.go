@@ -9,7 +9,10 @@
 // request, and turns its refusals into sentences in one place (sentence.go).
 // The wizard is locked by a one-time setup code printed to the daemon's log;
 // the status page needs the owner's password or the admin password; the
-// account page the account's own password (never an app password). Pages
+// account page the account's own password (never an app password). The
+// status page holds the admin's powers too (admin.go): take down and lift,
+// reset a password, delete an account (never the owner's), invite codes,
+// and asking the relays to crawl now. Pages
 // carry a strict Content-Security-Policy, forms a CSRF token, and POSTs must
 // be same-origin.
 //
