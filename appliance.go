@@ -224,7 +224,7 @@ func (a *appliance) Status(ctx context.Context) web.Status {
 		st.LastSeq = tx.LastSeq()
 		json.Unmarshal(tx.Meta(metaStats), &st.History)
 		return tx.Accounts(func(acct *store.Account) error {
-			as := web.AccountStatus{DID: acct.DID, Handle: acct.Handle}
+			as := web.AccountStatus{DID: acct.DID, Handle: acct.Handle, Email: acct.Email, State: acct.Status}
 			if r, err := tx.Repo(acct.DID); err == nil {
 				_, as.RepoBytes, as.Records = r.Stats()
 			}
@@ -305,4 +305,12 @@ func sampleStats(ctx context.Context, db *store.DB, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// RequestCrawl asks the relays to crawl now, past the crawler's back-off.
+func (a *appliance) RequestCrawl(ctx context.Context) error {
+	a.mu.Lock()
+	crawler := a.crawler
+	a.mu.Unlock()
+	return crawler.Now(ctx)
 }
