@@ -264,3 +264,9 @@ func topBuckets() [][]byte {
 		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens, bucketSubjects,
 		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), bucketOutbox}
 }
+
+// ViewBolt runs fn in a read-only transaction of a bbolt file opened by
+// the caller (a backup or a closed data file, opened read-only).
+func ViewBolt(bdb *bolt.DB, fn func(*Tx) error) error {
+	return bdb.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+}
