@@ -95,7 +95,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.PublicURL, "public-url", "HEARTH_PUBLIC_URL", "", "public base URL (default https://+hostname, http:// for localhost)")
 	str(&c.HandleDomains, "handle-domains", "HEARTH_HANDLE_DOMAINS", "", "comma list of handle suffixes offered (default .+hostname)")
 	str(&c.PLCURL, "plc-url", "HEARTH_PLC_URL", "https://plc.directory", "PLC directory")
-	str(&c.AdminPassword, "admin-password", "HEARTH_ADMIN_PASSWORD", "", "admin Basic-auth password (admin routes off when empty)")
+	str(&c.AdminPassword, "admin-password", "HEARTH_ADMIN_PASSWORD", "", "admin Basic-auth password (default: generated on first start and kept in <data>/admin-password)")
 	str(&c.AppView, "appview", "HEARTH_APPVIEW", "did:web:api.bsky.app#bsky_appview", "AppView for app.bsky.* methods (did#service)")
 	str(&c.Chat, "chat", "HEARTH_CHAT", "did:web:api.bsky.chat#bsky_chat", "chat service for chat.bsky.* methods (did#service)")
 	str(&c.ReportService, "report-service", "HEARTH_REPORT_SERVICE", "did:plc:ar7c4by46qjdydhdevvrndac#atproto_labeler", "moderation service for createReport (did#service)")
