@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/mail"
@@ -47,6 +45,7 @@ type appliance struct {
 	srv     *xrpc.Server
 	crawler *stream.Crawler
 	reload  chan struct{}
+	maint   *maintenance // the latest restore or compaction
 }
 
 var _ web.Backend = (*appliance)(nil)
@@ -246,16 +245,16 @@ func (a *appliance) CreateInvite(ctx context.Context) (string, error) {
 	return srv.CreateInvite(ctx)
 }
 
-// Backup streams the whole file from one read transaction: a consistent
-// copy while the server keeps running.
+// Backup streams a consistent copy of the whole file while the server
+// keeps running. The copy is taken to a local temporary file first, so the
+// read transaction ends before a slow download does (see snapshot).
 func (a *appliance) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := a.db.Bolt().View(func(tx *bbolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
-	return n, err
+	f, _, err := snapshot(a.db.Bolt())
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return io.Copy(w, f)
 }
 
 func (a *appliance) ExportRepo(ctx context.Context, did string, w io.Writer) error {

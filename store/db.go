@@ -269,3 +269,9 @@ func topBuckets() [][]byte {
 func (tx *Tx) DeleteMeta(name string) error {
 	return tx.btx.Bucket(bucketMeta).Delete([]byte(name))
 }
+
+// ViewBolt runs fn in a read-only transaction of a bbolt file opened by
+// the caller (a backup or a closed data file, opened read-only).
+func ViewBolt(bdb *bolt.DB, fn func(*Tx) error) error {
+	return bdb.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+}
