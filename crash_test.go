@@ -630,10 +630,12 @@ func checkBlobRefs(t *testing.T, data, did, when string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp := filepath.Join(t.TempDir(), "hearth.db")
+	// One scratch copy at a time: the file grows to tens of MB.
+	cp := filepath.Join(data, "..", "crash-copy.db")
 	if err := os.WriteFile(cp, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	defer os.Remove(cp)
 	db, err := store.Open(cp, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatalf("%s: open data file: %v", when, err)
