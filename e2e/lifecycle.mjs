@@ -252,7 +252,10 @@ async function main() {
     assert.equal(rs.data.status, 'deactivated')
     let st = await a2.com.atproto.server.checkAccountStatus()
     assert.equal(st.data.activated, false)
-    await rejectsWith(a2.com.atproto.sync.getRepo({ did }), 'RepoDeactivated', 'getRepo while deactivated')
+    // Others are refused; the owner still reads its own repository.
+    const stranger = new AtpAgent({ service: url })
+    await rejectsWith(stranger.com.atproto.sync.getRepo({ did }), 'RepoDeactivated', 'getRepo by others while deactivated')
+    await a2.com.atproto.sync.getRepo({ did })
     await a2.com.atproto.server.activateAccount()
     rs = await a2.com.atproto.sync.getRepoStatus({ did })
     assert.equal(rs.data.active, true)

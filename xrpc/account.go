@@ -55,6 +55,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *Auth) 
 		Identifier      string `json:"identifier"`
 		Password        string `json:"password"`
 		AuthFactorToken string `json:"authFactorToken"`
+		AllowTakendown  bool   `json:"allowTakendown"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -73,6 +74,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *Auth) 
 	}
 	sess, err := s.accounts.SignIn(r.Context(), account.SignInInput{
 		Identifier: in.Identifier, Password: in.Password, AuthFactorToken: in.AuthFactorToken,
+		AllowTakendown: in.AllowTakendown,
 	})
 	if err != nil {
 		return err

@@ -52,14 +52,14 @@ func (s *Server) uploadBlob(w http.ResponseWriter, r *http.Request, a *Auth) err
 	}})
 }
 
-func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, a *Auth) error {
 	q := r.URL.Query()
 	did := q.Get("did")
 	c, err := cid.Parse(q.Get("cid"))
 	if err != nil {
 		return invalidRequest("cid must be a CID")
 	}
-	if _, err := s.syncTarget(r); err != nil {
+	if _, err := s.syncTarget(r, a); err != nil {
 		return err
 	}
 	m, err := s.blobs.Get(did, c)
@@ -88,8 +88,8 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, _ *Auth) error 
 	return nil
 }
 
-func (s *Server) listBlobs(w http.ResponseWriter, r *http.Request, _ *Auth) error {
-	did, err := s.syncTarget(r)
+func (s *Server) listBlobs(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	did, err := s.syncTarget(r, a)
 	if err != nil {
 		return err
 	}

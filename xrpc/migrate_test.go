@@ -196,3 +196,35 @@ func forgeServiceToken(t *testing.T, did, aud string) string {
 	}
 	return tok
 }
+
+// A taken-down account may still sign in, narrowly, to read its own data
+// and move away; nothing else.
+func TestTakendownAccountCanMoveAway(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("tara")
+	repoRef := map[string]any{"$type": "com.atproto.admin.defs#repoRef", "did": a.DID}
+	okStatus(t, e.adminDo("POST", "com.atproto.admin.updateSubjectStatus", e.admin, "", map[string]any{"subject": repoRef, "takedown": map[string]any{"applied": true}}), "takedown")
+	login := map[string]any{"identifier": a.Handle, "password": a.Password}
+	expectError(t, e.post("com.atproto.server.createSession", "", login), 401, "AccountTakedown")
+	login["allowTakendown"] = true
+	s := e.post("com.atproto.server.createSession", "", login)
+	okStatus(t, s, "narrow session")
+	tok := s.json(t)["accessJwt"].(string)
+	okStatus(t, e.get("com.atproto.server.getSession", tok, ""), "getSession")
+	okStatus(t, e.get("com.atproto.sync.getRepo", tok, "did="+a.DID), "own repo")
+	expectError(t, e.get("com.atproto.sync.getRepo", "", "did="+a.DID), 400, "RepoTakendown")
+	okStatus(t, e.get("com.atproto.server.getServiceAuth", tok, "aud=did:web:pds2.test&lxm="+account.LxmCreateAccount), "token to move")
+	expectError(t, e.get("com.atproto.server.getServiceAuth", tok, "aud=did:web:pds2.test&lxm=app.bsky.feed.getTimeline"), 401, "AccountTakedown")
+	expectError(t, e.post("com.atproto.repo.createRecord", tok, map[string]any{"repo": a.DID, "collection": "app.bsky.feed.post",
+		"record": map[string]any{"$type": "app.bsky.feed.post", "text": "x", "createdAt": "2026-01-01T00:00:00Z"}}), 401, "AccountTakedown")
+	expectError(t, e.get("app.bsky.feed.getTimeline", tok, ""), 401, "AccountTakedown")
+}
+
+// A deactivated account reads its own repository, which others may not.
+func TestDeactivatedOwnerReadsOwnRepo(t *testing.T) {
+	e := newEnv(t)
+	a := e.createAccount("uma")
+	okStatus(t, e.post("com.atproto.server.deactivateAccount", a.Access, nil), "deactivate")
+	okStatus(t, e.get("com.atproto.sync.getRepo", a.Access, "did="+a.DID), "own repo")
+	expectError(t, e.get("com.atproto.sync.getRepo", "", "did="+a.DID), 400, "RepoDeactivated")
+}

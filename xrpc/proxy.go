@@ -99,6 +99,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		return
 	}
 	a, err := s.authenticate(r, authAccess)
+	if err == nil && a.Takendown {
+		err = errorf(http.StatusUnauthorized, "AccountTakedown", "Account has been taken down")
+	}
 	if err != nil {
 		fail(err)
 		return

@@ -45,11 +45,11 @@ func (s *Server) routes() {
 	}
 	s.setLimit(rp+"applyWrites", maxBatchBody)
 
-	s.handle(sy+"getRepo", query, authNone, s.syncGetRepo)
-	s.handle(sy+"getLatestCommit", query, authNone, s.syncGetLatestCommit)
-	s.handle(sy+"getRecord", query, authNone, s.syncGetRecord)
-	s.handle(sy+"getBlocks", query, authNone, s.syncGetBlocks)
-	s.handle(sy+"getRepoStatus", query, authNone, s.syncGetRepoStatus)
+	s.handle(sy+"getRepo", query, authPublic, s.syncGetRepo)
+	s.handle(sy+"getLatestCommit", query, authPublic, s.syncGetLatestCommit)
+	s.handle(sy+"getRecord", query, authPublic, s.syncGetRecord)
+	s.handle(sy+"getBlocks", query, authPublic, s.syncGetBlocks)
+	s.handle(sy+"getRepoStatus", query, authPublic, s.syncGetRepoStatus)
 	s.handle(sy+"listRepos", query, authNone, s.syncListRepos)
 
 	s.handle(rp+"uploadBlob", procedure, authAccessOrService, s.uploadBlob)
@@ -61,8 +61,8 @@ func (s *Server) routes() {
 	s.handle(id+"submitPlcOperation", procedure, authFull, s.submitPlcOperation)
 	s.setLimit(rp+"uploadBlob", s.blobs.Limit+1)
 	s.handle(rp+"listMissingBlobs", query, authAccess, s.listMissingBlobs)
-	s.handle(sy+"getBlob", query, authNone, s.getBlob)
-	s.handle(sy+"listBlobs", query, authNone, s.listBlobs)
+	s.handle(sy+"getBlob", query, authPublic, s.getBlob)
+	s.handle(sy+"listBlobs", query, authPublic, s.listBlobs)
 	const ad = "com.atproto.admin."
 	s.handle(ad+"getAccountInfo", query, authAdmin, s.getAccountInfo)
 	s.handle(ad+"getAccountInfos", query, authAdmin, s.getAccountInfos)
@@ -87,4 +87,9 @@ func (s *Server) routes() {
 	s.handle(id+"resolveHandle", query, authNone, s.resolveHandle)
 	s.handle(id+"updateHandle", procedure, authAccess, s.updateHandle)
 	s.handle(id+"getRecommendedDidCredentials", query, authAccess, s.getRecommendedDidCredentials)
+
+	// A taken-down account may still read its own data and move away.
+	s.allowTakendown(srv+"getSession", srv+"getServiceAuth", srv+"checkAccountStatus", srv+"deactivateAccount",
+		"app.bsky.actor.getPreferences", sy+"getRepo", sy+"getLatestCommit", sy+"getRecord", sy+"getBlocks",
+		sy+"getRepoStatus", sy+"getBlob", sy+"listBlobs", rp+"listMissingBlobs")
 }

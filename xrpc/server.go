@@ -215,6 +215,7 @@ type authLevel int
 const (
 	authNone            authLevel = iota
 	authOptional                  // a token, if present, must be valid
+	authPublic                    // anyone; a valid token of the owner is noticed, a bad one ignored
 	authAccess                    // any access token, app passwords included
 	authFull                      // access token of a full (non-app-password) session
 	authRefresh                   // a refresh token
@@ -228,6 +229,8 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, a *Auth) error
 type method struct {
 	kind kind
 	auth authLevel
+	// takendown lets a taken-down account's narrow session call it.
+	takendown bool
 	// limit is the body limit for procedures.
 	limit int64
 	fn    handlerFunc
@@ -236,6 +239,15 @@ type method struct {
 func (s *Server) handle(nsid string, k kind, a authLevel, fn handlerFunc) {
 	limit := int64(maxJSONBody)
 	s.methods[nsid] = method{kind: k, auth: a, limit: limit, fn: fn}
+}
+
+// allowTakendown opens methods to a taken-down account's narrow session.
+func (s *Server) allowTakendown(nsids ...string) {
+	for _, n := range nsids {
+		m := s.methods[n]
+		m.takendown = true
+		s.methods[n] = m
+	}
 }
 
 func (s *Server) setLimit(nsid string, limit int64) {
@@ -365,6 +377,9 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
 	a, err := s.authenticate(r, m.auth)
 	if tok, has := bearer(r); err != nil && has && m.auth == authAccessOrService {
 		a, err = s.serviceCaller(r, tok, nsid)
+	}
+	if err == nil && a != nil && a.Takendown && !m.takendown {
+		err = errorf(http.StatusUnauthorized, "AccountTakedown", "Account has been taken down")
 	}
 	if err != nil {
 		xe, _ := asXRPC(err)

@@ -80,6 +80,9 @@ func (s *Server) getServiceAuth(w http.ResponseWriter, r *http.Request, a *Auth)
 		return invalidRequest("aud must be a DID")
 	}
 	lxm := q.Get("lxm")
+	if a.Takendown && lxm != account.LxmCreateAccount {
+		return errorf(http.StatusUnauthorized, "AccountTakedown", "A taken-down account may only ask for a token to move away (lxm %s)", account.LxmCreateAccount)
+	}
 	if lxm != "" {
 		if _, err := syntax.ParseNSID(lxm); err != nil {
 			return invalidRequest("lxm must be an NSID")

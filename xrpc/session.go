@@ -19,6 +19,9 @@ type Auth struct {
 	// Account is the caller's account, loaded once per request (access
 	// tokens only).
 	Account *store.Account
+	// Takendown marks the narrow session of a taken-down account, which
+	// only the methods marked for it accept.
+	Takendown bool
 }
 
 // AppPassword reports whether the session came from an app password.
@@ -42,6 +45,14 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 		return s.adminAuth(r)
 	case authAccessOrService:
 		level = authAccess
+	case authPublic:
+		// Public reads (sync) serve anyone; a token only lets an owner see
+		// its own repository whatever its state, so a stale one is no error.
+		a, err := s.authenticate(r, authOptional)
+		if err != nil {
+			return nil, nil
+		}
+		return a, nil
 	}
 	var err error
 	tok, has := bearer(r)
@@ -65,6 +76,10 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 		return a, nil
 	}
 	acct, err := s.accounts.Current(c)
+	if errors.Is(err, account.ErrTakendown) && c.Scope == account.ScopeTakendown {
+		a.Account, a.Takendown = acct, true
+		return a, nil
+	}
 	if errors.Is(err, account.ErrNotFound) {
 		// The reference answers an old token of a deleted account so.
 		return nil, errorf(http.StatusForbidden, "AccountNotFound", "Account not found")

@@ -16,8 +16,10 @@ import (
 const carType = "application/vnd.ipld.car"
 
 // syncTarget resolves the did parameter of a sync method to a hosted repo
-// whose content may be served.
-func (s *Server) syncTarget(r *http.Request) (string, error) {
+// whose content may be served: to anyone while it is active, and to its
+// own account whatever its state (a deactivated or taken-down account
+// reads its data to move away).
+func (s *Server) syncTarget(r *http.Request, a *Auth) (string, error) {
 	did := r.URL.Query().Get("did")
 	if !strings.HasPrefix(did, "did:") {
 		return "", invalidRequest("did is required")
@@ -25,6 +27,9 @@ func (s *Server) syncTarget(r *http.Request) (string, error) {
 	acct, err := s.loadAccount(did)
 	if err != nil {
 		return "", errorf(http.StatusNotFound, "RepoNotFound", "Could not find repo for DID: %s", did)
+	}
+	if a != nil && a.DID == did {
+		return did, nil
 	}
 	switch acct.Status {
 	case "":
@@ -50,8 +55,8 @@ func streamCAR(s *Server, w http.ResponseWriter, export func(tx *store.Tx, bw *b
 	return bw.Flush()
 }
 
-func (s *Server) syncGetRepo(w http.ResponseWriter, r *http.Request, _ *Auth) error {
-	did, err := s.syncTarget(r)
+func (s *Server) syncGetRepo(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	did, err := s.syncTarget(r, a)
 	if err != nil {
 		return err
 	}
@@ -66,8 +71,8 @@ func (s *Server) syncGetRepo(w http.ResponseWriter, r *http.Request, _ *Auth) er
 	})
 }
 
-func (s *Server) syncGetLatestCommit(w http.ResponseWriter, r *http.Request, _ *Auth) error {
-	did, err := s.syncTarget(r)
+func (s *Server) syncGetLatestCommit(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	did, err := s.syncTarget(r, a)
 	if err != nil {
 		return err
 	}
@@ -81,8 +86,8 @@ func (s *Server) syncGetLatestCommit(w http.ResponseWriter, r *http.Request, _ *
 	return ok(w, map[string]string{"cid": h.Commit.String(), "rev": h.Rev})
 }
 
-func (s *Server) syncGetRecord(w http.ResponseWriter, r *http.Request, _ *Auth) error {
-	did, err := s.syncTarget(r)
+func (s *Server) syncGetRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	did, err := s.syncTarget(r, a)
 	if err != nil {
 		return err
 	}
@@ -102,8 +107,8 @@ func (s *Server) syncGetRecord(w http.ResponseWriter, r *http.Request, _ *Auth) 
 	})
 }
 
-func (s *Server) syncGetBlocks(w http.ResponseWriter, r *http.Request, _ *Auth) error {
-	did, err := s.syncTarget(r)
+func (s *Server) syncGetBlocks(w http.ResponseWriter, r *http.Request, a *Auth) error {
+	did, err := s.syncTarget(r, a)
 	if err != nil {
 		return err
 	}
@@ -141,7 +146,7 @@ func (s *Server) syncGetBlocks(w http.ResponseWriter, r *http.Request, _ *Auth) 
 
 var errMissingBlocks = errors.New("missing blocks")
 
-func (s *Server) syncGetRepoStatus(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+func (s *Server) syncGetRepoStatus(w http.ResponseWriter, r *http.Request, a *Auth) error {
 	did := r.URL.Query().Get("did")
 	acct, err := s.loadAccount(did)
 	if err != nil {
@@ -160,7 +165,7 @@ func (s *Server) syncGetRepoStatus(w http.ResponseWriter, r *http.Request, _ *Au
 	return ok(w, out)
 }
 
-func (s *Server) syncListRepos(w http.ResponseWriter, r *http.Request, _ *Auth) error {
+func (s *Server) syncListRepos(w http.ResponseWriter, r *http.Request, a *Auth) error {
 	q := r.URL.Query()
 	limit, err := parseLimit(q.Get("limit"), 500, 1000)
 	if err != nil {

@@ -21,6 +21,9 @@ const (
 	ScopeAppPass        = "com.atproto.appPass"
 	ScopeAppPassPrivate = "com.atproto.appPassPrivileged"
 	ScopeRefresh        = "com.atproto.refresh"
+	// ScopeTakendown is the narrow session a taken-down account may get, to
+	// read its data and move away.
+	ScopeTakendown = "com.atproto.takendown"
 )
 
 // Session is a signed-in account with its pair of tokens.
@@ -93,7 +96,7 @@ func (s *Service) verify(token string, refresh bool, leeway time.Duration) (*Cre
 	if refresh {
 		e.Typ, e.Scopes = "refresh+jwt", []string{ScopeRefresh}
 	} else {
-		e.Typ, e.Scopes = "at+jwt", []string{ScopeAccess, ScopeAppPass, ScopeAppPassPrivate}
+		e.Typ, e.Scopes = "at+jwt", []string{ScopeAccess, ScopeAppPass, ScopeAppPassPrivate, ScopeTakendown}
 	}
 	if err := p.Check(e); err != nil {
 		if errors.Is(err, auth.ErrExpired) {

@@ -21,6 +21,9 @@ type SignInInput struct {
 	AuthFactorToken string
 	// PasswordOnly refuses app passwords (the account page).
 	PasswordOnly bool
+	// AllowTakendown gives a taken-down account a narrow session
+	// (ScopeTakendown) instead of a refusal, so that it can move away.
+	AllowTakendown bool
 }
 
 // Grant is who proved themselves, and with what.
@@ -60,10 +63,14 @@ func (s *Service) Authenticate(ctx context.Context, in SignInInput) (*Grant, err
 	if g.Scope == "" {
 		return nil, fail(ErrBadCredentials, "Invalid identifier or password")
 	}
+	full := g.Scope == ScopeAccess
 	if a.Status == StatusTakendown {
-		return nil, fail(ErrTakendown, "Account has been taken down")
+		if !in.AllowTakendown {
+			return nil, fail(ErrTakendown, "Account has been taken down")
+		}
+		g.Scope, g.AppPass = ScopeTakendown, ""
 	}
-	if g.Scope == ScopeAccess && a.EmailAuthFactor {
+	if full && a.EmailAuthFactor {
 		if err := s.secondFactor(ctx, a, in.AuthFactorToken); err != nil {
 			return nil, err
 		}
