@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -19,6 +20,9 @@ import (
 	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/mail"
+	"github.com/hearth-pds/hearth/identity/account/move"
+	"github.com/hearth-pds/hearth/identity/egress"
+	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/web"
@@ -47,6 +51,7 @@ type appliance struct {
 	srv     *xrpc.Server
 	crawler *stream.Crawler
 	reload  chan struct{}
+	mover   atomic.Pointer[move.Runner] // set by newMover at each (re)start
 }
 
 var _ web.Backend = (*appliance)(nil)
@@ -306,3 +311,18 @@ func sampleStats(ctx context.Context, db *store.DB, log *slog.Logger) {
 		}
 	}
 }
+
+// newMover makes the runner of the moves into the server of this run, over
+// the same guarded road out, and lets the pages reach it. Its moves stop
+// when ctx ends; the next run resumes them.
+func (a *appliance) newMover(ctx context.Context, cfg config, srv *xrpc.Server, out *egress.Factory, crawl func()) *move.Runner {
+	m := move.New(ctx, move.Deps{
+		Accounts: srv.Accounts(), Blobs: srv.Blobs(), Egress: out, Crawl: crawl, Log: a.log,
+		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, Egress: out, Dev: cfg.Dev},
+	})
+	a.mover.Store(m)
+	return m
+}
+
+// Mover is the runner of account moves of the server running now.
+func (a *appliance) Mover() *move.Runner { return a.mover.Load() }

@@ -49,6 +49,8 @@ type session struct {
 	did string
 	// pending is a sign-in waiting for its mailed code.
 	pending *pendingSignIn
+	// move is the DID of the move this browser started at /move.
+	move string
 }
 
 // New builds the pages over b.
@@ -86,6 +88,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("GET /status/backup", p.backup)
 	mux.HandleFunc("GET /status/repo", p.repoCAR)
 	p.accountRoutes(mux)
+	p.moveRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/identity/account/move"
 )
 
 type fakeBackend struct {
@@ -25,6 +26,7 @@ type fakeBackend struct {
 	invites  int
 	accounts *account.Service
 	mail     MailStatus
+	mover    *move.Runner
 }
 
 func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
@@ -69,6 +71,7 @@ func (f *fakeBackend) ExportRepo(_ context.Context, did string, w io.Writer) err
 }
 func (f *fakeBackend) PublicURL() string          { return "https://" + f.host }
 func (f *fakeBackend) Accounts() *account.Service { return f.accounts }
+func (f *fakeBackend) Mover() *move.Runner        { return f.mover }
 
 type browser struct {
 	t   *testing.T
