@@ -152,3 +152,25 @@ func TestMoveRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestMoveKeepsItsOwnDomain(t *testing.T) {
+	w := newWorld(t)
+	did, _ := w.oldAccount("kai", "kai's password")
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	r := w.runner(ctx, nil)
+	if _, err := r.Start(context.Background(), move.Input{Old: did, Password: "kai's password", NoInvite: true}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, r, did, "the PLC code", func(p *move.Progress) bool { return p.Wait == move.WaitPLCCode })
+	if err := r.Answer(context.Background(), did, w.mail.last(t, account.PurposePLCOperation)); err != nil {
+		t.Fatal(err)
+	}
+	p := until(t, r, did, "the end", func(p *move.Progress) bool { return p.Done() || p.Error != "" })
+	if p.Error != "" || !p.Check.OK() {
+		t.Fatalf("%+v", p.State)
+	}
+	if a, _ := w.svc.Get(did); a == nil || a.Handle != "kai.old.test" || a.Email != "kai@example.com" {
+		t.Fatalf("the account here: %+v", a)
+	}
+}
