@@ -12,11 +12,15 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/mail"
+	"github.com/hearth-pds/hearth/identity/account/move"
+	"github.com/hearth-pds/hearth/identity/egress"
+	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/web"
@@ -45,7 +49,8 @@ type appliance struct {
 	srv     *xrpc.Server
 	crawler *stream.Crawler
 	reload  chan struct{}
-	maint   *maintenance // the latest restore or compaction
+	maint   *maintenance                // the latest restore or compaction
+	mover   atomic.Pointer[move.Runner] // set by newMover at each (re)start
 }
 
 var _ web.Backend = (*appliance)(nil)
@@ -313,3 +318,18 @@ func (a *appliance) RequestCrawl(ctx context.Context) error {
 	a.mu.Unlock()
 	return crawler.Now(ctx)
 }
+
+// newMover makes the runner of the moves into the server of this run, over
+// the same guarded road out, and lets the pages reach it. Its moves stop
+// when ctx ends; the next run resumes them.
+func (a *appliance) newMover(ctx context.Context, cfg config, srv *xrpc.Server, out *egress.Factory, crawl func()) *move.Runner {
+	m := move.New(ctx, move.Deps{
+		Accounts: srv.Accounts(), Blobs: srv.Blobs(), Egress: out, Crawl: crawl, Log: a.log,
+		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, Egress: out, Dev: cfg.Dev},
+	})
+	a.mover.Store(m)
+	return m
+}
+
+// Mover is the runner of account moves of the server running now.
+func (a *appliance) Mover() *move.Runner { return a.mover.Load() }

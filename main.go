@@ -325,6 +325,8 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	}
 	go sweepBlobs(bg, srv.Blobs(), log)
 	go sweepAccounts(bg, srv.Accounts(), log)
+	mover := app.newMover(bg, cfg, srv, out, crawler.Poke)
+	go mover.Resume()
 
 	reload := make(chan struct{}, 1)
 	app.bind(cfg, srv, crawler, reload)

@@ -32,6 +32,11 @@
 //	outbox/<id>               Mail (JSON): a mail not yet delivered, with its attempts and
 //	                          next try; id is 8 bytes big-endian from NextSequence, so a
 //	                          scan is the order mails were queued (package account/mail)
+//	moves/<did>               move state (JSON, package identity/account/move): an account
+//	                          being brought here from another host — the step reached,
+//	                          record and blob counts, the last error, and the old host's
+//	                          access and refresh tokens, which a resume needs; the tokens
+//	                          are dropped when the move ends
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/identity/account/move"
 )
 
 // Backend is what the pages need from the rest of Hearth.
@@ -44,6 +45,9 @@ type Backend interface {
 	// Accounts is the account service of the server running now. The server
 	// is rebuilt when the wizard restarts it, so ask at each request.
 	Accounts() *account.Service
+	// Mover runs the moves of accounts coming here from other hosts (nil:
+	// none). Like Accounts, it belongs to the server running now.
+	Mover() *move.Runner
 }
 
 // AddressReport is what the address step shows.

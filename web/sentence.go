@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/identity/account/move"
 )
 
 // Refusals of the pages themselves, beside the account sentinels.
@@ -50,6 +51,10 @@ var sentences = []struct {
 // sentence is the one place a refusal becomes words. Anything unknown is
 // logged, and the person gets a generic sentence.
 func sentence(log *slog.Logger, err error) string {
+	var me *move.Error
+	if errors.As(err, &me) {
+		return me.Msg // the runner's refusals are sentences already
+	}
 	for _, s := range sentences {
 		if errors.Is(err, s.kind) {
 			return s.text

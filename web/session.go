@@ -91,7 +91,7 @@ func setCookie(w http.ResponseWriter, r *http.Request, id string) {
 
 // steppedUp reports whether s holds more than a sign-in waiting for its
 // code. The caller holds p.mu.
-func (s *session) steppedUp() bool { return s.owner || s.setup || s.did != "" }
+func (s *session) steppedUp() bool { return s.owner || s.setup || s.did != "" || s.move != "" }
 
 // rotate keeps s under a new id with a new CSRF token and forgets the old
 // id. Call it at every step up (setup code, owner made, password

@@ -53,6 +53,8 @@ type session struct {
 	did string
 	// pending is a sign-in waiting for its mailed code.
 	pending *pendingSignIn
+	// move is the DID of the move this browser started at /move.
+	move string
 }
 
 // New builds the pages over b.
@@ -91,6 +93,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("GET /status/repo", p.repoCAR)
 	p.adminRoutes(mux)
 	p.accountRoutes(mux)
+	p.moveRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)

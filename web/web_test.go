@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/identity/account/move"
 	"github.com/hearth-pds/hearth/store"
 )
 
@@ -28,6 +29,7 @@ type fakeBackend struct {
 	mail     MailStatus
 	crawls   int
 	crawlErr error
+	mover    *move.Runner
 }
 
 func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
@@ -87,6 +89,7 @@ func (f *fakeBackend) RequestCrawl(context.Context) error {
 	f.crawls++
 	return f.crawlErr
 }
+func (f *fakeBackend) Mover() *move.Runner { return f.mover }
 
 type browser struct {
 	t   *testing.T

@@ -42,6 +42,9 @@ func checkEmail(e string) error {
 // first commit, its events and its first session in one transaction.
 func (s *Service) Create(ctx context.Context, in CreateInput) (*Session, error) {
 	handle, err := s.CheckHandle(in.Handle)
+	if errors.Is(err, ErrUnsupportedDomain) && in.ServiceAuth != "" && in.DID != "" {
+		handle, err = s.externalHandle(ctx, in.Handle, in.DID)
+	}
 	if err != nil {
 		return nil, err
 	}

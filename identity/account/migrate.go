@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hearth-pds/hearth/blob"
+	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/repo"
@@ -75,6 +76,25 @@ func (s *Service) createMovedIn(ctx context.Context, in CreateInput, handle stri
 	}
 	s.Log.Info("account moving in", "did", in.DID, "handle", handle)
 	return out, nil
+}
+
+// externalHandle accepts, for an account moving in, a handle outside this
+// server's domains (a custom domain it keeps) when it resolves to the DID,
+// as the reference PDS does.
+func (s *Service) externalHandle(ctx context.Context, raw, did string) (string, error) {
+	h, err := identity.ParseHandle(strings.ToLower(strings.TrimSpace(raw)))
+	if err != nil {
+		return "", fail(ErrInvalidHandle, "Input/handle must be a valid handle")
+	}
+	if s.Resolver == nil {
+		return "", fail(ErrUnsupportedDomain, "Not a supported handle domain: use one of %s", strings.Join(s.cfg.HandleDomains, ", "))
+	}
+	s.Resolver.Forget(string(h))
+	got, err := s.Resolver.ResolveHandle(ctx, string(h))
+	if err != nil || got != did {
+		return "", fail(ErrInvalidHandle, "External handle did not resolve to DID: %s must name %s", h, did)
+	}
+	return string(h), nil
 }
 
 // reservedKey takes the signing key reserved for did, or makes one.
