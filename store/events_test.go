@@ -26,11 +26,13 @@ func appendN(t *testing.T, db *DB, did string, at time.Time, n int) []int64 {
 
 func TestSeqSurvivesRestartAndRestore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hearth.db")
+	// Before Open, which floors the counter at the clock: under the race
+	// detector the two can be milliseconds apart.
+	start := time.Now().UnixMilli()
 	db, err := Open(path, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now().UnixMilli()
 	seqs := appendN(t, db, "did:plc:a", time.Now(), 3)
 	if seqs[0] < start || seqs[1] != seqs[0]+1 || seqs[2] != seqs[1]+1 {
 		t.Fatalf("seqs %v: want dense numbers seeded from the clock (≥ %d)", seqs, start)
