@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,6 +31,7 @@ type accountView struct {
 	NewAppPassword *account.NewAppPassword
 	NewEmail       string
 	TwoFactorOn    bool // the switch asked for at the two-factor step
+	RecoveryKeys   []string
 
 	// signOutOthers ends the account's sign-ins in other browsers (after a
 	// password change).
@@ -58,6 +60,7 @@ func (p *Pages) accountRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/deactivate", p.signedIn(deactivate))
 	mux.HandleFunc("POST /account/activate", p.signedIn(activate))
 	mux.HandleFunc("POST /account/delete", p.signedIn(p.deleteAccount))
+	mux.HandleFunc("POST /account/recovery-key", p.signedIn(addRecoveryKey))
 	mux.HandleFunc("GET /account/reset", p.resetPage)
 	mux.HandleFunc("POST /account/reset", p.post(p.requestReset, false))
 	mux.HandleFunc("POST /account/reset/confirm", p.post(p.reset, false))
@@ -119,6 +122,7 @@ func (p *Pages) showAccount(w http.ResponseWriter, s *session, svc *account.Serv
 		v.Codes, _ = svc.PendingCodes(did)
 	}
 	v.AppPasswords, _ = svc.AppPasswords(did)
+	v.RecoveryKeys, _ = svc.RecoveryKeys(context.Background(), did)
 	p.render(w, "account.html", v)
 }
 
@@ -326,6 +330,16 @@ func revokeAppPassword(r *http.Request, svc *account.Service, a *store.Account, 
 	err := svc.RevokeAppPassword(r.Context(), a.DID, name)
 	if err == nil {
 		v.Notice = fmt.Sprintf("The app password “%s” is revoked: apps that used it are signed out.", name)
+	}
+	return err
+}
+
+// addRecoveryKey adds a rotation key the person holds (pasted, or made in
+// their browser: the private half never reaches this server).
+func addRecoveryKey(r *http.Request, svc *account.Service, a *store.Account, v *accountView) error {
+	err := svc.AddRecoveryKey(r.Context(), a.DID, r.PostFormValue("key"))
+	if err == nil {
+		v.Notice = "Your recovery key is in your identity, above this server's. Keep its private half safe and offline."
 	}
 	return err
 }

@@ -380,3 +380,15 @@ func TestSentence(t *testing.T) {
 		}
 	}
 }
+
+func TestAccountRecoveryKey(t *testing.T) {
+	e := newAccountEnv(t, nil)
+	e.signIn(alicePassword)
+	must(t, "page", e.form("/account/recovery-key", "key", "did:key:zNotAKey"), "That is not a did:key")
+	k, err := keys.GenerateP256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := e.form("/account/recovery-key", "key", k.Public().DIDKey())
+	must(t, "added", body, "Your recovery key is in your identity", k.Public().DIDKey(), `id="make-key"`)
+}

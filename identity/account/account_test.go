@@ -304,3 +304,34 @@ func TestLifecycleEvents(t *testing.T) {
 		t.Fatalf("after sweep: %v", err)
 	}
 }
+
+func TestAddRecoveryKey(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.create("rhea")
+	did := s.Account.DID
+	k, _ := keys.GenerateK256()
+	tests := []struct {
+		name, key string
+		want      error
+	}{
+		{"not a key", "did:key:nonsense", ErrInvalidRequest},
+		{"empty", "", ErrInvalidRequest},
+		{"good", k.Public().DIDKey(), nil},
+		{"again", k.Public().DIDKey(), nil},
+	}
+	for _, tt := range tests {
+		if err := f.svc.AddRecoveryKey(ctx, did, tt.key); !errors.Is(err, tt.want) && !(err == nil && tt.want == nil) {
+			t.Fatalf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	got, err := f.svc.RecoveryKeys(ctx, did)
+	if err != nil || len(got) != 1 || got[0] != k.Public().DIDKey() {
+		t.Fatalf("recovery keys %v, %v", got, err)
+	}
+	// The person's key is first; the server's stays, below it.
+	last, _ := f.svc.PLC.LastOp(ctx, did)
+	if len(last.RotationKeys) != 2 || last.RotationKeys[0] != k.Public().DIDKey() || last.RotationKeys[1] != f.svc.Rotation.Public().DIDKey() {
+		t.Fatalf("rotation keys %v", last.RotationKeys)
+	}
+}
