@@ -91,8 +91,9 @@ func TestMigrationBetweenHearths(t *testing.T) {
 	cr := next.post(srv+"createAccount", tok, create)
 	okStatus(t, cr, "createAccount with did")
 	na := testAccount{DID: a.DID, Handle: "mira.pds2.test", Access: cr.json(t)["accessJwt"].(string), Password: a.Password}
-	if s := next.get(srv+"checkAccountStatus", na.Access, "").json(t); s["activated"] != false {
-		t.Fatalf("new account status %v", s)
+	first := next.valid(srv+"checkAccountStatus", next.get(srv+"checkAccountStatus", na.Access, ""))
+	if first["activated"] != false || first["repoCommit"] == "" {
+		t.Fatalf("new account status %v", first)
 	}
 	if n := len(next.accountEvents(a.DID)); n != 0 {
 		t.Fatalf("a deactivated arrival announced itself: %d events", n)

@@ -57,7 +57,7 @@ func (s *Service) Activate(ctx context.Context, did string) error {
 			return nil
 		})
 		if !hasRepo {
-			return fail(ErrInvalidRequest, "There is no repository here yet: import it (importRepo) before activating")
+			return fail(ErrInvalidRequest, "There is no repository here: import it (importRepo) before activating")
 		}
 		// An account that moved in, or out and back, is active here only
 		// once its DID says so.

@@ -32,8 +32,8 @@ const MaxImport = 1 << 30
 const metaReserved = "reserved-key:"
 
 // createMovedIn makes the account of an existing DID coming from another
-// host: deactivated, with no repository until importRepo and no event until
-// activation.
+// host: deactivated, with an empty repository until importRepo, and no
+// event until activation.
 func (s *Service) createMovedIn(ctx context.Context, in CreateInput, handle string, needInvite bool) (*Session, error) {
 	iss, err := s.VerifyServiceAuth(ctx, in.ServiceAuth, LxmCreateAccount)
 	if err != nil {
@@ -67,6 +67,12 @@ func (s *Service) createMovedIn(ctx context.Context, in CreateInput, handle stri
 				return fail(ErrHandleTaken, "That account, handle or email is already here")
 			}
 			return err
+		}
+		// An empty signed repository until importRepo replaces it, as the
+		// reference makes: checkAccountStatus then has a commit to show.
+		// Nothing is announced while the account is deactivated.
+		if _, err := s.Writer.Create(tx, in.DID, signing); err != nil {
+			return fmt.Errorf("account: empty repo of %s: %w", in.DID, err)
 		}
 		out.Access, out.Refresh, err = s.mint(tx, in.DID, ScopeAccess, "")
 		return err
