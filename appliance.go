@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/mail"
@@ -47,6 +45,7 @@ type appliance struct {
 	srv     *xrpc.Server
 	crawler *stream.Crawler
 	reload  chan struct{}
+	maint   *maintenance // the latest restore or compaction
 }
 
 var _ web.Backend = (*appliance)(nil)
@@ -224,7 +223,7 @@ func (a *appliance) Status(ctx context.Context) web.Status {
 		st.LastSeq = tx.LastSeq()
 		json.Unmarshal(tx.Meta(metaStats), &st.History)
 		return tx.Accounts(func(acct *store.Account) error {
-			as := web.AccountStatus{DID: acct.DID, Handle: acct.Handle}
+			as := web.AccountStatus{DID: acct.DID, Handle: acct.Handle, Email: acct.Email, State: acct.Status}
 			if r, err := tx.Repo(acct.DID); err == nil {
 				_, as.RepoBytes, as.Records = r.Stats()
 			}
@@ -246,16 +245,16 @@ func (a *appliance) CreateInvite(ctx context.Context) (string, error) {
 	return srv.CreateInvite(ctx)
 }
 
-// Backup streams the whole file from one read transaction: a consistent
-// copy while the server keeps running.
+// Backup streams a consistent copy of the whole file while the server
+// keeps running. The copy is taken to a local temporary file first, so the
+// read transaction ends before a slow download does (see snapshot).
 func (a *appliance) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := a.db.Bolt().View(func(tx *bbolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
-	return n, err
+	f, _, err := snapshot(a.db.Bolt())
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return io.Copy(w, f)
 }
 
 func (a *appliance) ExportRepo(ctx context.Context, did string, w io.Writer) error {
@@ -305,4 +304,12 @@ func sampleStats(ctx context.Context, db *store.DB, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// RequestCrawl asks the relays to crawl now, past the crawler's back-off.
+func (a *appliance) RequestCrawl(ctx context.Context) error {
+	a.mu.Lock()
+	crawler := a.crawler
+	a.mu.Unlock()
+	return crawler.Now(ctx)
 }

@@ -76,6 +76,30 @@ func TestE2EAccountPage(t *testing.T) {
 	}
 }
 
+// TestE2EAdminPage logs in at /status as admin in Debian's chromium, makes
+// an invite code, sees it used and disables it, takes an account down and
+// lifts it, resets its password and deletes it, while @atproto/api checks
+// its sign-ins (see e2e/admin-page.mjs; screenshots land in
+// e2e/artifacts/admin-*.png).
+func TestE2EAdminPage(t *testing.T) {
+	e2e.Node(t)
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("HEARTH_E2E") == "1" {
+			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
+		}
+		t.Skip("chromium not installed")
+	}
+	bin := buildHearth(t)
+	var summary struct {
+		OK    bool     `json:"ok"`
+		Steps []string `json:"steps"`
+	}
+	e2e.Run(t, &summary, "admin-page.mjs", bin)
+	if !summary.OK || len(summary.Steps) != 5 {
+		t.Fatalf("admin page run: %+v", summary)
+	}
+}
+
 // TestE2EAccountLifecycle runs the account lifecycle with @atproto/api and
 // real mail: a mailtest SMTP receiver on loopback takes every code Hearth
 // sends, and the script reads them back over HTTP (see e2e/lifecycle.mjs):

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,9 +15,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -54,21 +55,23 @@ type config struct {
 }
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg, err := loadConfig(os.Args[1:], os.Getenv)
+	os.Exit(runCommand(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// serveCommand is "hearth [serve] [flags]": run the daemon until a signal.
+func serveCommand(args []string, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := loadConfig(args, getenv)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "hearth:", err)
-		os.Exit(2)
+		return err
 	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("hearth stopped", "err", err)
-		os.Exit(1)
+		return errFailed
 	}
+	return nil
 }
 
 func loadConfig(args []string, getenv func(string) string) (config, error) {
@@ -94,7 +97,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.PublicURL, "public-url", "HEARTH_PUBLIC_URL", "", "public base URL (default https://+hostname, http:// for localhost)")
 	str(&c.HandleDomains, "handle-domains", "HEARTH_HANDLE_DOMAINS", "", "comma list of handle suffixes offered (default .+hostname)")
 	str(&c.PLCURL, "plc-url", "HEARTH_PLC_URL", "https://plc.directory", "PLC directory")
-	str(&c.AdminPassword, "admin-password", "HEARTH_ADMIN_PASSWORD", "", "admin Basic-auth password (admin routes off when empty)")
+	str(&c.AdminPassword, "admin-password", "HEARTH_ADMIN_PASSWORD", "", "admin Basic-auth password (default: generated on first start and kept in <data>/admin-password)")
 	str(&c.AppView, "appview", "HEARTH_APPVIEW", "did:web:api.bsky.app#bsky_appview", "AppView for app.bsky.* methods (did#service)")
 	str(&c.Chat, "chat", "HEARTH_CHAT", "did:web:api.bsky.chat#bsky_chat", "chat service for chat.bsky.* methods (did#service)")
 	str(&c.ReportService, "report-service", "HEARTH_REPORT_SERVICE", "did:plc:ar7c4by46qjdydhdevvrndac#atproto_labeler", "moderation service for createReport (did#service)")
@@ -141,6 +144,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
 	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
 	if envErr != nil {
 		return c, envErr
@@ -182,21 +188,59 @@ func (c *config) derive() {
 	}
 }
 
+// run serves until ctx ends. Each pass of its loop opens the data file,
+// serves (restarting in-process when a setting changes), closes the file,
+// and performs the whole-file operation (restore, compaction) that asked
+// for the stop, if any.
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
-	db, err := store.Open(filepath.Join(cfg.Data, "hearth.db"), store.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	lex, err := lexicon.Default()
 	if err != nil {
 		return fmt.Errorf("load lexicons: %w", err)
 	}
-	app := &appliance{db: db, log: log, started: time.Now()}
-	if _, done := app.Owner(); !done {
-		app.setupCode = newSetupCode()
+	app := &appliance{log: log, started: time.Now()}
+	// The pages outlive restarts, so a wizard session survives the
+	// address step.
+	pages := web.New(app, log).Handler()
+	for {
+		gen, closeGen, err := app.open(cfg)
+		if err != nil {
+			return err
+		}
+		for {
+			err = serve(ctx, app.effective(gen), app, lex, pages)
+			if !errors.Is(err, errReload) || app.pending() != nil {
+				break
+			}
+			log.Info("restarting with the new settings")
+		}
+		closeGen()
+		if !errors.Is(err, errReload) {
+			return err
+		}
+		app.maintain(ctx, gen)
+	}
+}
+
+// open opens the data file and starts the work tied to it; the returned
+// function stops that work and closes the file.
+func (a *appliance) open(cfg config) (config, func(), error) {
+	log := a.log
+	db, err := store.Open(dbPath(cfg.Data), store.Options{Logger: log})
+	if err != nil {
+		return cfg, nil, err
+	}
+	fail := func(err error) (config, func(), error) {
+		db.Close()
+		return cfg, nil, err
+	}
+	if cfg.AdminPassword, err = ensureAdminPassword(context.Background(), db, cfg.Data, cfg.AdminPassword); err != nil {
+		return fail(err)
+	}
+	a.db = db
+	if _, done := a.Owner(); !done {
+		a.setupCode = newSetupCode()
 		log.Warn("Hearth is not set up yet: open its page and enter this setup code",
-			"setup_code", app.setupCode, "url", "http://"+cfg.Listen+"/")
+			"setup_code", a.setupCode, "url", "http://"+cfg.Listen+"/")
 	}
 	from := cfg.EmailFrom
 	if from == "" {
@@ -204,28 +248,30 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	sender, err := mail.NewSender(db, mail.Config{URL: cfg.SMTPURL, From: from}, log)
 	if err != nil {
-		return fmt.Errorf("mail: %w", err)
+		return fail(fmt.Errorf("mail: %w", err))
 	}
-	app.mail = sender
+	a.mail = sender
 	if !sender.Configured() {
 		log.Info("no mail server (HEARTH_SMTP_URL): account codes are shown on the account page, password reset codes in this log")
 	}
 	bg, stopBG := context.WithCancel(context.Background())
-	defer stopBG()
-	go sender.Run(bg)
-	go pruneEvents(bg, db, cfg.EventRetention, log)
-	go sampleStats(bg, db, log)
-	// The pages outlive restarts, so a wizard session survives the
-	// address step.
-	pages := web.New(app, log).Handler()
-	for {
-		eff := app.effective(cfg)
-		err := serve(ctx, eff, app, lex, pages)
-		if !errors.Is(err, errReload) {
-			return err
-		}
-		log.Info("restarting with the new settings")
+	var wg sync.WaitGroup
+	for _, work := range []func(){
+		func() { sender.Run(bg) },
+		func() { pruneEvents(bg, db, cfg.EventRetention, log) },
+		func() { sampleStats(bg, db, log) },
+		func() { keepLastSeq(bg, db, cfg.Data, log) },
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); work() }()
 	}
+	return cfg, func() {
+		stopBG()
+		wg.Wait()
+		if err := db.Close(); err != nil {
+			log.Warn("closing the data file failed", "err", err)
+		}
+	}, nil
 }
 
 var errReload = errors.New("reload")
@@ -283,6 +329,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	reload := make(chan struct{}, 1)
 	app.bind(cfg, srv, crawler, reload)
 	mux := http.NewServeMux()
+	app.adminRoutes(mux)
 	mux.Handle("/xrpc/", srv.Handler())
 	mux.Handle("/.well-known/", srv.Handler())
 	mux.Handle("/", pages)

@@ -62,6 +62,9 @@ func ApplyRefs(tx *store.Tx, did string, added, removed []cid.CID, rev string) e
 		var o Owner
 		raw := ob.Get(ownerKey(did, c))
 		if raw == nil {
+			if err := dropMissing(tx, did, c); err != nil {
+				return err
+			}
 			continue
 		}
 		json.Unmarshal(raw, &o)
@@ -215,6 +218,9 @@ func Holds(tx *store.Tx, did string, c cid.CID) bool {
 // transaction.
 func DeleteAccount(tx *store.Tx, did string) error {
 	prefix := append([]byte(did), 0)
+	if err := deleteAllPrefix(tx.Bolt().Bucket(bMissing), prefix); err != nil {
+		return err
+	}
 	var cids []cid.CID
 	c := tx.Bolt().Bucket(bOwners).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {

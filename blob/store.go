@@ -240,7 +240,14 @@ func (s *Store) upload(ctx context.Context, id uint64, did string, r io.Reader, 
 		}
 		ob := bt.Bucket(bOwners)
 		if ob.Get(ownerKey(did, c)) == nil {
-			raw, _ := json.Marshal(Owner{Temp: true, CreatedAt: s.now().UTC()})
+			// A blob the account's imported records already use is
+			// referenced from the start; any other waits for a record.
+			refs, err := takeMissing(tx, did, c)
+			if err != nil {
+				return err
+			}
+			o := Owner{Temp: refs == 0, Refs: refs, CreatedAt: s.now().UTC()}
+			raw, _ := json.Marshal(o)
 			return ob.Put(ownerKey(did, c), raw)
 		}
 		return nil

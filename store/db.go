@@ -262,5 +262,16 @@ func (tx *Tx) SetMeta(name string, value []byte) error {
 func topBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
 		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens, bucketSubjects,
-		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), bucketOutbox}
+		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), []byte("blobmissing"), bucketOutbox}
+}
+
+// DeleteMeta removes name from the meta bucket.
+func (tx *Tx) DeleteMeta(name string) error {
+	return tx.btx.Bucket(bucketMeta).Delete([]byte(name))
+}
+
+// ViewBolt runs fn in a read-only transaction of a bbolt file opened by
+// the caller (a backup or a closed data file, opened read-only).
+func ViewBolt(bdb *bolt.DB, fn func(*Tx) error) error {
+	return bdb.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
 }

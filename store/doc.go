@@ -26,6 +26,8 @@
 //	blobs/<cid>               blob Meta (JSON): chunk id, size, type, takedown (package blob)
 //	blobchunks/<id>‖<n>       blob bytes in 256 KiB chunks; id is 8 bytes, n 4 bytes big-endian
 //	blobowners/<did>‖0‖<cid>  Owner (JSON): reference count, temporary or not, first rev
+//	blobmissing/<did>‖0‖<cid> missing (JSON): reference count and a record of a blob
+//	                          an imported repo uses that is not uploaded yet (package blob)
 //	blobpending/<id>          unix seconds: an upload in progress, swept if it never finishes
 //	outbox/<id>               Mail (JSON): a mail not yet delivered, with its attempts and
 //	                          next try; id is 8 bytes big-endian from NextSequence, so a

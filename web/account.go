@@ -148,6 +148,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, s *session) {
 		p.mu.Lock()
 		s.pending = &pendingSignIn{ident: in.Identifier, password: in.Password, expires: p.now().Add(account.TokenTTL)}
 		p.mu.Unlock()
+		p.rotate(w, r, s) // keep the password for the code step
 		v.Step = "code"
 		if a, _ := svc.Lookup(in.Identifier); a != nil {
 			v.Notice = sent(svc, a.Email)

@@ -16,6 +16,8 @@ import (
 	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
+	"github.com/hearth-pds/hearth/identity/plc/plctest"
+	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
@@ -62,11 +64,7 @@ type accountEnv struct {
 // data file, with one account, alice.pds.test. mailer may be nil.
 func newAccountEnv(t *testing.T, mailer account.Mailer) *accountEnv {
 	t.Helper()
-	plcSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.NotFound(w, r)
-		}
-	}))
+	plcSrv := httptest.NewServer(plctest.New())
 	t.Cleanup(plcSrv.Close)
 	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -84,7 +82,8 @@ func newAccountEnv(t *testing.T, mailer account.Mailer) *accountEnv {
 	}, account.Deps{
 		DB: db, Writer: &repo.Writer{Clock: syntax.NewTIDClock(0)}, Events: &stream.Emitter{},
 		PLC: &plc.Client{BaseURL: plcSrv.URL, HTTP: plcSrv.Client()}, Mailer: mailer, Rotation: rotation,
-		JWTKey: auth.HS256("test secret, thirty-two bytes ok"),
+		JWTKey:   auth.HS256("test secret, thirty-two bytes ok"),
+		Resolver: &resolve.Resolver{PLCURL: plcSrv.URL, Dev: true},
 	})
 	sess, err := svc.Create(context.Background(), account.CreateInput{
 		Handle: "alice.pds.test", Email: "alice@example.com", Password: alicePassword, NoInvite: true,
@@ -119,16 +118,6 @@ func (e *accountEnv) account() *store.Account {
 		e.t.Fatal(err)
 	}
 	return a
-}
-
-func (e *accountEnv) cookie() string {
-	u, _ := url.Parse(e.url)
-	for _, c := range e.c.Jar.Cookies(u) {
-		if c.Name == "hearth_session" {
-			return c.Value
-		}
-	}
-	return ""
 }
 
 // must fails unless body holds every want.
@@ -181,14 +170,7 @@ func TestAccountSignIn(t *testing.T) {
 		t.Fatalf("session id not rotated: %q then %q", before, after)
 	}
 	// The id from before the sign-in is worth nothing now.
-	req, _ := http.NewRequest("GET", e.url+"/account", nil)
-	req.AddCookie(&http.Cookie{Name: "hearth_session", Value: before})
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if c := res.Cookies(); len(c) == 0 || c[0].Value == before {
+	if body := e.with(before, "/account"); strings.Contains(body, e.did) || e.pages.holds(before) {
 		t.Fatal("the old session id still names a session")
 	}
 	// Signing out of the account leaves the page at the sign-in form.

@@ -38,6 +38,9 @@ type Backend interface {
 	// ExportRepo streams an account's repository as a CAR file.
 	ExportRepo(ctx context.Context, did string, w io.Writer) error
 	PublicURL() string
+	// RequestCrawl asks every relay to crawl this server now, and returns
+	// the refusals; each relay's outcome is in Status too.
+	RequestCrawl(ctx context.Context) error
 	// Accounts is the account service of the server running now. The server
 	// is rebuilt when the wizard restarts it, so ask at each request.
 	Accounts() *account.Service
@@ -79,9 +82,11 @@ type MailStatus struct {
 
 // AccountStatus is one account's line.
 type AccountStatus struct {
-	DID, Handle string
-	Records     int
-	RepoBytes   int
+	DID, Handle, Email string
+	// State is "" for active, else deactivated, takendown or suspended.
+	State     string
+	Records   int
+	RepoBytes int
 }
 
 // RelayStatus is the last requestCrawl outcome for one relay.

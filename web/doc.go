@@ -9,7 +9,18 @@
 // request, and turns its refusals into sentences in one place (sentence.go).
 // The wizard is locked by a one-time setup code printed to the daemon's log;
 // the status page needs the owner's password or the admin password; the
-// account page the account's own password (never an app password). Pages
+// account page the account's own password (never an app password). The
+// status page holds the admin's powers too (admin.go): take down and lift,
+// reset a password, delete an account (never the owner's), invite codes,
+// and asking the relays to crawl now. Pages
 // carry a strict Content-Security-Policy, forms a CSRF token, and POSTs must
 // be same-origin.
+//
+// Page sessions (session.go) cost nothing until they step up: an anonymous
+// visitor's cookie is signed with a key made at each start and names no
+// stored state, so a flood of GET /login keeps nothing in memory. Entering
+// the setup code, making the owner, and each accepted password keep the
+// session under a fresh id; the id from before is worth nothing after.
+// Kept sessions are found with one map read and swept once a minute; a
+// restart signs everyone out.
 package web

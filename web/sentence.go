@@ -14,6 +14,9 @@ var (
 	errNotSignedIn      = errors.New("not signed in")
 	errMailNotAvailable = errors.New("no mail server")
 	errSignInExpired    = errors.New("sign-in expired")
+	errOwnerAccount     = errors.New("the owner's own account")
+	errHandleMismatch   = errors.New("the typed handle differs")
+	errRelays           = errors.New("a relay refused")
 )
 
 // sentences is what people read for each refusal: what happened, then what
@@ -26,6 +29,9 @@ var sentences = []struct {
 	{errPasswordsDiffer, "The two new passwords differ: type the same one in both boxes."},
 	{errNotSignedIn, "Your sign-in has ended: sign in again."},
 	{errSignInExpired, "That sign-in waited too long for its code: sign in again from the start."},
+	{errOwnerAccount, "That is the owner's account, which this page will not take down or delete: to close it, sign in to it on the account page."},
+	{errHandleMismatch, "The handle you typed is not this account's: type it exactly as shown to delete the account, or cancel."},
+	{errRelays, "A relay did not take the request: its answer is under Relays below, and Hearth keeps asking on its own."},
 	{errMailNotAvailable, "Sign-in codes need a mail server, and this Hearth has none: ask its owner to set one up."},
 	{account.ErrBadCredentials, "That password (or handle or email) is wrong: check it and try again, or reset your password."},
 	{account.ErrInvalidToken, "That code is not right: check it, or send a new one and use the newest."},

@@ -36,10 +36,14 @@ type Pages struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	sess  map[string]*session
+	anon  []string               // ids of kept sessions that were anonymous, oldest first
+	swept time.Time              // when expired sessions were last swept
+	key   []byte                 // signs anonymous cookies; new at each start
 	fails map[string][]time.Time // login attempts per IP
 }
 
 type session struct {
+	id      string // the key in Pages.sess; "" while anonymous (see session.go)
 	csrf    string
 	setup   bool // unlocked by the setup code
 	owner   bool // logged in to the status page
@@ -64,7 +68,9 @@ func New(b Backend, log *slog.Logger) *Pages {
 		"until":   func(t time.Time) string { return time.Until(t).Round(time.Minute).String() },
 	}
 	t := template.Must(template.New("").Funcs(funcs).ParseFS(templatesFS, "templates/*.html"))
-	return &Pages{b: b, log: log, tmpl: t, now: time.Now, sess: map[string]*session{}, fails: map[string][]time.Time{}}
+	key := make([]byte, 32)
+	rand.Read(key)
+	return &Pages{b: b, log: log, tmpl: t, now: time.Now, sess: map[string]*session{}, key: key, fails: map[string][]time.Time{}}
 }
 
 // Handler routes the pages.
@@ -81,10 +87,9 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.post(p.login, false))
 	mux.HandleFunc("POST /logout", p.post(p.logout, false))
-	mux.HandleFunc("GET /status", p.status)
-	mux.HandleFunc("POST /status/invite", p.post(p.invite, false))
 	mux.HandleFunc("GET /status/backup", p.backup)
 	mux.HandleFunc("GET /status/repo", p.repoCAR)
+	p.adminRoutes(mux)
 	p.accountRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -100,55 +105,6 @@ func token() string {
 	b := make([]byte, 24)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// current returns the caller's session, making one (with a cookie) if asked.
-func (p *Pages) current(w http.ResponseWriter, r *http.Request, create bool) *session {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := p.now()
-	for id, s := range p.sess {
-		if now.After(s.expires) {
-			delete(p.sess, id)
-		}
-	}
-	if c, err := r.Cookie("hearth_session"); err == nil {
-		if s := p.sess[c.Value]; s != nil {
-			return s
-		}
-	}
-	if !create {
-		return nil
-	}
-	id := token()
-	s := &session{csrf: token(), expires: now.Add(SessionTTL)}
-	p.sess[id] = s
-	setCookie(w, r, id)
-	return s
-}
-
-func setCookie(w http.ResponseWriter, r *http.Request, id string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: "hearth_session", Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https", MaxAge: int(SessionTTL.Seconds()),
-	})
-}
-
-// rotate gives s a new id and CSRF token and forgets the old id, so that an
-// id planted before a sign-in (session fixation) is worth nothing after it.
-func (p *Pages) rotate(w http.ResponseWriter, r *http.Request, s *session) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for id, x := range p.sess {
-		if x == s {
-			delete(p.sess, id)
-		}
-	}
-	id := token()
-	s.csrf = token()
-	s.expires = p.now().Add(SessionTTL)
-	p.sess[id] = s
-	setCookie(w, r, id)
 }
 
 // sameOrigin refuses cross-site form posts (in addition to the CSRF token).
@@ -262,6 +218,7 @@ func (p *Pages) unlock(w http.ResponseWriter, r *http.Request, s *session) {
 	p.mu.Lock()
 	s.setup = true
 	p.mu.Unlock()
+	p.rotate(w, r, s)
 	http.Redirect(w, r, "/setup", http.StatusSeeOther)
 }
 
@@ -300,6 +257,7 @@ func (p *Pages) owner(w http.ResponseWriter, r *http.Request, s *session) {
 	p.mu.Lock()
 	s.owner = true
 	p.mu.Unlock()
+	p.rotate(w, r, s)
 	if custom != "" {
 		p.render(w, "setup.html", map[string]any{"Step": "custom", "CSRF": s.csrf, "DID": did, "Custom": custom})
 		return
@@ -370,8 +328,8 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	p.mu.Lock()
 	s.owner = true
-	s.expires = p.now().Add(SessionTTL)
 	p.mu.Unlock()
+	p.rotate(w, r, s)
 	http.Redirect(w, r, "/status", http.StatusSeeOther)
 }
 
@@ -390,28 +348,6 @@ func (p *Pages) owned(w http.ResponseWriter, r *http.Request) *session {
 		return nil
 	}
 	return s
-}
-
-func (p *Pages) status(w http.ResponseWriter, r *http.Request) {
-	s := p.owned(w, r)
-	if s == nil {
-		return
-	}
-	st := p.b.Status(r.Context())
-	p.render(w, "status.html", map[string]any{"CSRF": s.csrf, "S": st, "Invite": r.URL.Query().Get("invite"), "PublicURL": p.b.PublicURL()})
-}
-
-func (p *Pages) invite(w http.ResponseWriter, r *http.Request, s *session) {
-	if !s.owner {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	code, err := p.b.CreateInvite(r.Context())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	http.Redirect(w, r, "/status?invite="+url.QueryEscape(code), http.StatusSeeOther)
 }
 
 func (p *Pages) backup(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/account"
+	"github.com/hearth-pds/hearth/store"
 )
 
 type fakeBackend struct {
@@ -25,6 +26,8 @@ type fakeBackend struct {
 	invites  int
 	accounts *account.Service
 	mail     MailStatus
+	crawls   int
+	crawlErr error
 }
 
 func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
@@ -52,8 +55,19 @@ func (f *fakeBackend) Login(_ context.Context, id, pw string) bool {
 	return f.owner != "" && pw == f.password
 }
 func (f *fakeBackend) Status(context.Context) Status {
-	return Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
-		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}, Mail: f.mail}
+	st := Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
+		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}, Mail: f.mail,
+		Relays: []RelayStatus{{Relay: "bsky.network"}}}
+	if f.accounts != nil { // the real accounts, as appliance.Status lists them
+		st.Accounts = nil
+		f.accounts.DB.View(func(tx *store.Tx) error {
+			return tx.Accounts(func(a *store.Account) error {
+				st.Accounts = append(st.Accounts, AccountStatus{DID: a.DID, Handle: a.Handle, Email: a.Email, State: a.Status})
+				return nil
+			})
+		})
+	}
+	return st
 }
 func (f *fakeBackend) CreateInvite(context.Context) (string, error) {
 	f.invites++
@@ -69,6 +83,10 @@ func (f *fakeBackend) ExportRepo(_ context.Context, did string, w io.Writer) err
 }
 func (f *fakeBackend) PublicURL() string          { return "https://" + f.host }
 func (f *fakeBackend) Accounts() *account.Service { return f.accounts }
+func (f *fakeBackend) RequestCrawl(context.Context) error {
+	f.crawls++
+	return f.crawlErr
+}
 
 type browser struct {
 	t   *testing.T
@@ -149,9 +167,15 @@ func TestWizardFlow(t *testing.T) {
 	if res, _ := b.post("/setup/unlock", url.Values{"csrf": {tok}, "code": {"open-sesame"}}, "https://evil.example"); res.StatusCode != 403 {
 		t.Fatalf("cross-origin post: %d", res.StatusCode)
 	}
+	before := b.cookie()
 	if _, body := b.post("/setup/unlock", url.Values{"csrf": {tok}, "code": {"open-sesame"}}, b.url); !strings.Contains(body, "Your address") {
 		t.Fatalf("after the code: %s", body)
 	}
+	// The code rotates the session: the cookie from before is anonymous still.
+	if body := b.with(before, "/setup"); !strings.Contains(body, "setup code") || b.cookie() == before {
+		t.Fatal("the pre-code cookie unlocks the wizard")
+	}
+	tok = b.csrf("/setup")
 	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"check"}}, b.url); !strings.Contains(body, "203.0.113.5") {
 		t.Fatalf("address check: %s", body)
 	}
@@ -161,11 +185,17 @@ func TestWizardFlow(t *testing.T) {
 	if _, body := b.post("/setup/owner", url.Values{"csrf": {tok}, "name": {"me"}, "domain": {".pds.example.com"}, "email": {"me@example.com"}, "password": {"short"}, "password2": {"short"}}, b.url); !strings.Contains(body, "at least 8") {
 		t.Fatalf("short password: %s", body)
 	}
+	before = b.cookie()
 	_, body = b.post("/setup/owner", url.Values{"csrf": {tok}, "name": {"me"}, "domain": {".pds.example.com"}, "custom": {"me.com"},
 		"email": {"me@example.com"}, "password": {"a long password"}, "password2": {"a long password"}}, b.url)
 	if !strings.Contains(body, "_atproto.me.com") || !strings.Contains(body, "did=did:plc:owner") {
 		t.Fatalf("custom domain instructions: %s", body)
 	}
+	// Making the owner rotates the session again.
+	if b.cookie() == before || strings.Contains(b.with(before, "/status"), "Status") {
+		t.Fatal("the pre-owner cookie opens the status page")
+	}
+	tok = csrfRe.FindStringSubmatch(body)[1]
 	if _, body := b.post("/setup/check-handle", url.Values{"csrf": {tok}, "custom": {"me.com"}}, b.url); !strings.Contains(body, "no TXT record yet") {
 		t.Fatalf("check again: %s", body)
 	}
@@ -200,10 +230,16 @@ func TestStatusNeedsLogin(t *testing.T) {
 		t.Fatal("login not rate-limited")
 	}
 	p.fails = map[string][]time.Time{}
+	before := b.cookie()
 	_, body := b.post("/login", url.Values{"csrf": {tok}, "identifier": {"me"}, "password": {"a long password"}}, b.url)
 	if !strings.Contains(body, "me.example.com") || !strings.Contains(body, "<svg") || !strings.Contains(body, `href="/account"`) {
 		t.Fatalf("status page: %s", body)
 	}
+	// The login rotates the session: the cookie from before is still anonymous.
+	if b.cookie() == before || !strings.Contains(b.with(before, "/status"), "Log in") || p.holds(before) {
+		t.Fatal("the pre-login cookie opens the status page")
+	}
+	tok = csrfRe.FindStringSubmatch(body)[1]
 	if _, body := b.post("/status/invite", url.Values{"csrf": {tok}}, b.url); !strings.Contains(body, "invite-1") {
 		t.Fatal("invite code not shown")
 	}
@@ -253,4 +289,35 @@ func TestCookieFlags(t *testing.T) {
 	if !bytes.Contains(rec.Body.Bytes(), []byte("setup code")) {
 		t.Fatal("no page")
 	}
+}
+
+// with gets path with only the cookie given, as another browser would.
+func (b *browser) with(cookie, path string) string {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", b.url+path, nil)
+	req.AddCookie(&http.Cookie{Name: cookieName, Value: cookie})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return string(body)
+}
+
+func (b *browser) cookie() string {
+	u, _ := url.Parse(b.url)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == cookieName {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// holds reports whether id names a kept session.
+func (p *Pages) holds(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sess[id] != nil
 }

@@ -35,6 +35,8 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, _ *Auth) 
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	// A Bearer token here is the old host's service token of a move.
+	in.ServiceAuth, _ = bearer(r)
 	sess, err := s.accounts.Create(r.Context(), in)
 	if err != nil {
 		return err

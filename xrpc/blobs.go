@@ -115,52 +115,6 @@ func (s *Server) listBlobs(w http.ResponseWriter, r *http.Request, _ *Auth) erro
 
 // listMissingBlobs names blobs the account's records reference that are not
 // stored (after an import).
-func (s *Server) listMissingBlobs(w http.ResponseWriter, r *http.Request, a *Auth) error {
-	q := r.URL.Query()
-	limit, err := parseLimit(q.Get("limit"), 500, 1000)
-	if err != nil {
-		return err
-	}
-	cursor := q.Get("cursor")
-	type missing struct {
-		CID       string `json:"cid"`
-		RecordURI string `json:"recordUri"`
-	}
-	out := []missing{}
-	var last string
-	err = s.db.View(func(tx *store.Tx) error {
-		r, err := tx.Repo(a.DID)
-		if err != nil {
-			return err
-		}
-		return r.AllRecords(func(path string, raw []byte) error {
-			if path <= cursor || len(out) >= limit {
-				return nil
-			}
-			v, err := dagcbor.Decode(r.Block(raw))
-			if err != nil {
-				return nil
-			}
-			for _, b := range dagcbor.FindBlobs(v) {
-				if !s.blobs.Has(tx, a.DID, b.Ref) {
-					out = append(out, missing{CID: b.Ref.String(), RecordURI: "at://" + a.DID + "/" + path})
-					last = path
-				}
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return err
-	}
-	res := map[string]any{"blobs": out}
-	if len(out) >= limit {
-		res["cursor"] = last
-	}
-	return ok(w, res)
-}
-
-// recordBlobs lists the blob references in a DAG-CBOR record.
 func recordBlobs(b []byte) ([]blob.Ref, error) {
 	v, err := dagcbor.Decode(b)
 	if err != nil {

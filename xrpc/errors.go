@@ -122,4 +122,5 @@ var accountErrors = []struct {
 	{account.ErrRepoExists, http.StatusBadRequest, "AlreadyExists"},
 	{account.ErrUpstream, http.StatusBadGateway, "UpstreamFailure"},
 	{account.ErrEmailNotConfirmed, http.StatusBadRequest, "InvalidRequest"},
+	{account.ErrServiceAuthRequired, http.StatusUnauthorized, "AuthenticationRequired"},
 }

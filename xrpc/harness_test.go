@@ -50,6 +50,8 @@ func (f *fakePLC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.ops[did] = append(f.ops[did], &op)
+	case suffix == "" && len(f.ops[did]) > 0:
+		json.NewEncoder(w).Encode(f.ops[did][len(f.ops[did])-1].State(did).Document())
 	case suffix == "log/last":
 		log := f.ops[did]
 		if len(log) == 0 {
@@ -90,12 +92,13 @@ type errString string
 func (e errString) Error() string { return string(e) }
 
 type testEnv struct {
-	t     *testing.T
-	srv   *Server
-	http  *httptest.Server
-	plc   *fakePLC
-	db    *store.DB
-	admin string
+	t      *testing.T
+	srv    *Server
+	http   *httptest.Server
+	plc    *fakePLC
+	plcURL string
+	db     *store.DB
+	admin  string
 }
 
 func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
@@ -110,6 +113,13 @@ func newEnvWith(t *testing.T, mailer account.Mailer, mutate ...func(*Config)) *t
 	fp := &fakePLC{ops: map[string][]*plc.Operation{}}
 	plcSrv := httptest.NewServer(fp)
 	t.Cleanup(plcSrv.Close)
+	return newEnvOn(t, fp, plcSrv, mailer, mutate...)
+}
+
+// newEnvOn builds a test server on an existing PLC directory stand-in, so
+// that two servers can see the same DIDs (a migration).
+func newEnvOn(t *testing.T, fp *fakePLC, plcSrv *httptest.Server, mailer account.Mailer, mutate ...func(*Config)) *testEnv {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +150,7 @@ func newEnvWith(t *testing.T, mailer account.Mailer, mutate ...func(*Config)) *t
 	}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
-	return &testEnv{t: t, srv: s, http: hs, plc: fp, db: db, admin: "admin-secret"}
+	return &testEnv{t: t, srv: s, http: hs, plc: fp, plcURL: plcSrv.URL, db: db, admin: "admin-secret"}
 }
 
 type resp struct {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/hearth-pds/hearth/identity"
-	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/store"
 )
 
@@ -87,25 +86,6 @@ func (s *Server) serveDIDJSON(w http.ResponseWriter, r *http.Request) {
 		"id":       s.serviceDID,
 		"service": []map[string]string{{
 			"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": s.cfg.PublicURL,
-		}},
-	})
-}
-
-func (s *Server) getRecommendedDidCredentials(w http.ResponseWriter, r *http.Request, a *Auth) error {
-	acct, err := s.loadAccount(a.DID)
-	if err != nil {
-		return err
-	}
-	k, err := keys.ParsePrivateString(acct.SigningKey)
-	if err != nil {
-		return err
-	}
-	return ok(w, map[string]any{
-		"rotationKeys":        []string{s.rotation.Public().DIDKey()},
-		"alsoKnownAs":         []string{"at://" + acct.Handle},
-		"verificationMethods": map[string]string{"atproto": k.Public().DIDKey()},
-		"services": map[string]any{"atproto_pds": map[string]string{
-			"type": "AtprotoPersonalDataServer", "endpoint": s.cfg.PublicURL,
 		}},
 	})
 }

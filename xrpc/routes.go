@@ -1,5 +1,7 @@
 package xrpc
 
+import "github.com/hearth-pds/hearth/identity/account"
+
 func (s *Server) routes() {
 	s.methods = map[string]method{}
 	const (
@@ -50,7 +52,13 @@ func (s *Server) routes() {
 	s.handle(sy+"getRepoStatus", query, authNone, s.syncGetRepoStatus)
 	s.handle(sy+"listRepos", query, authNone, s.syncListRepos)
 
-	s.handle(rp+"uploadBlob", procedure, authAccess, s.uploadBlob)
+	s.handle(rp+"uploadBlob", procedure, authAccessOrService, s.uploadBlob)
+	s.handle(rp+"importRepo", procedure, authAccess, s.importRepo)
+	s.setLimit(rp+"importRepo", account.MaxImport)
+	s.handle(srv+"reserveSigningKey", procedure, authNone, s.reserveSigningKey)
+	s.handle(id+"requestPlcOperationSignature", procedure, authFull, s.requestPlcOperationSignature)
+	s.handle(id+"signPlcOperation", procedure, authFull, s.signPlcOperation)
+	s.handle(id+"submitPlcOperation", procedure, authFull, s.submitPlcOperation)
 	s.setLimit(rp+"uploadBlob", s.blobs.Limit+1)
 	s.handle(rp+"listMissingBlobs", query, authAccess, s.listMissingBlobs)
 	s.handle(sy+"getBlob", query, authNone, s.getBlob)

@@ -213,13 +213,14 @@ const (
 type authLevel int
 
 const (
-	authNone     authLevel = iota
-	authOptional           // a token, if present, must be valid
-	authAccess             // any access token, app passwords included
-	authFull               // access token of a full (non-app-password) session
-	authRefresh            // a refresh token
-	authSignOut            // a refresh token, expired or not
-	authAdmin              // admin Basic auth
+	authNone            authLevel = iota
+	authOptional                  // a token, if present, must be valid
+	authAccess                    // any access token, app passwords included
+	authFull                      // access token of a full (non-app-password) session
+	authRefresh                   // a refresh token
+	authSignOut                   // a refresh token, expired or not
+	authAdmin                     // admin Basic auth
+	authAccessOrService           // authAccess, or a service token for this method from another host
 )
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, a *Auth) error
@@ -362,6 +363,9 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.authenticate(r, m.auth)
+	if tok, has := bearer(r); err != nil && has && m.auth == authAccessOrService {
+		a, err = s.serviceCaller(r, tok, nsid)
+	}
 	if err != nil {
 		xe, _ := asXRPC(err)
 		writeError(w, xe)

@@ -40,6 +40,8 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 		return nil, nil
 	case authAdmin:
 		return s.adminAuth(r)
+	case authAccessOrService:
+		level = authAccess
 	}
 	var err error
 	tok, has := bearer(r)

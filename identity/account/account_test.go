@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
@@ -15,6 +14,8 @@ import (
 	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
+	"github.com/hearth-pds/hearth/identity/plc/plctest"
+	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/cid"
 	"github.com/hearth-pds/hearth/repo/syntax"
@@ -62,7 +63,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	plcSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	plcSrv := httptest.NewServer(plctest.New())
 	t.Cleanup(plcSrv.Close)
 	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -81,7 +82,8 @@ func newFixture(t *testing.T) *fixture {
 	}, Deps{
 		DB: db, Writer: &repo.Writer{Clock: syntax.NewTIDClock(1)}, Events: f.ev,
 		PLC: &plc.Client{BaseURL: plcSrv.URL, HTTP: plcSrv.Client()}, Mailer: f.mail, Rotation: rot, JWTKey: auth.HS256("secret"),
-		Now: func() time.Time { return f.clock },
+		Resolver: &resolve.Resolver{PLCURL: plcSrv.URL, Dev: true},
+		Now:      func() time.Time { return f.clock },
 	})
 	return f
 }

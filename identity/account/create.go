@@ -24,6 +24,9 @@ type CreateInput struct {
 	// NoInvite skips the invite check (the wizard's owner account, which the
 	// setup code unlocks instead).
 	NoInvite bool `json:"-"`
+	// ServiceAuth is the old host's service token that brings an existing
+	// DID here (the caller's Bearer token).
+	ServiceAuth string `json:"-"`
 }
 
 // checkEmail refuses what is not a plain address with a dotted domain.
@@ -64,6 +67,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Session, error) 
 		if _, err := tx.AccountByEmail(in.Email); err == nil {
 			return fail(ErrEmailTaken, "Email already taken: %s", in.Email)
 		}
+		if in.DID != "" {
+			if _, err := tx.Account(in.DID); err == nil {
+				return fail(ErrRepoExists, "An account for %s is already here", in.DID)
+			}
+		}
 		if needInvite {
 			return checkInvite(tx, in.InviteCode)
 		}
@@ -71,6 +79,17 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Session, error) 
 	})
 	if err != nil {
 		return nil, err
+	}
+	// An existing DID moves in with its old host's token; only a did:web
+	// that already names this server may be brought without one.
+	if in.ServiceAuth != "" {
+		if in.DID == "" {
+			return nil, fail(ErrInvalidRequest, "a service token needs the did it was issued for")
+		}
+		return s.createMovedIn(ctx, in, handle, needInvite)
+	}
+	if strings.HasPrefix(in.DID, "did:plc:") {
+		return nil, fail(ErrServiceAuthRequired, "Bringing %s here needs a service token from its current host (getServiceAuth for %s)", in.DID, LxmCreateAccount)
 	}
 	signing, err := keys.GenerateK256()
 	if err != nil {

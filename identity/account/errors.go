@@ -28,6 +28,7 @@ var (
 	ErrUpstream            = errors.New("upstream service failed")
 	ErrEmailNotConfirmed   = errors.New("email not confirmed")
 	ErrAccountNotActivated = errors.New("account is not active")
+	ErrServiceAuthRequired = errors.New("a service token is required")
 )
 
 // Error is a refusal with a message for the person or client: it matches

@@ -45,6 +45,26 @@ func (s *Service) Deactivate(ctx context.Context, did string, deleteAfter *time.
 // Activate brings a deactivated account back: #account (active), then
 // #identity and #sync, so relays refresh what they know of it.
 func (s *Service) Activate(ctx context.Context, did string) error {
+	a, err := s.Get(did)
+	if err != nil {
+		return err
+	}
+	if a.Status == StatusDeactivated {
+		hasRepo := false
+		s.DB.View(func(tx *store.Tx) error {
+			_, err := tx.Repo(did)
+			hasRepo = err == nil
+			return nil
+		})
+		if !hasRepo {
+			return fail(ErrInvalidRequest, "There is no repository here yet: import it (importRepo) before activating")
+		}
+		// An account that moved in, or out and back, is active here only
+		// once its DID says so.
+		if !s.validDID(ctx, a) {
+			return fail(ErrInvalidRequest, "The DID document of %s does not point to %s with this account's signing key yet: submit the PLC operation first", did, s.cfg.PublicURL)
+		}
+	}
 	return s.update(ctx, did, func(tx *store.Tx, a *store.Account) error {
 		switch a.Status {
 		case StatusTakendown, StatusSuspended:

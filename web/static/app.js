@@ -11,3 +11,20 @@ for (const input of document.querySelectorAll('input[data-strength]')) {
     meter.value = score
   })
 }
+
+// Copy buttons: shown only where the clipboard works; without them the
+// code stays selectable text.
+if (navigator.clipboard) {
+  for (const button of document.querySelectorAll('button[data-copy]')) {
+    button.hidden = false
+    button.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(button.dataset.copy)
+        button.textContent = 'Copied'
+      } catch {
+        button.textContent = 'Select and copy it'
+      }
+      setTimeout(() => (button.textContent = 'Copy'), 2000)
+    })
+  }
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -123,22 +124,48 @@ func (c *Crawler) round(ctx context.Context, now time.Time) {
 	}
 	c.mu.Unlock()
 	for _, r := range due {
-		err := c.request(ctx, r)
-		c.mu.Lock()
-		s := c.state[r]
-		s.LastTry = now
-		if err != nil {
-			s.Failures++
-			s.LastErr = err.Error()
-			backoff := time.Minute << min(s.Failures-1, 6) // up to ~1 h
-			s.next = now.Add(backoff)
-			c.Log.Warn("requestCrawl failed", "relay", r, "err", err, "retry_in", backoff)
-		} else {
-			s.Failures, s.LastErr, s.LastOK = 0, "", now
-			c.Log.Info("requestCrawl sent", "relay", r)
-		}
-		c.mu.Unlock()
+		c.ask(ctx, r, now)
 	}
+}
+
+// Now asks every relay to crawl at once, whatever its back-off (the status
+// page's button), and returns the refusals joined.
+func (c *Crawler) Now(ctx context.Context) error {
+	c.mu.Lock()
+	c.defaults()
+	relays := append([]string(nil), c.Relays...)
+	c.mu.Unlock()
+	var errs []error
+	for _, r := range relays {
+		if err := c.ask(ctx, r, time.Now()); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ask sends one request to relay and records its outcome.
+func (c *Crawler) ask(ctx context.Context, r string, now time.Time) error {
+	err := c.request(ctx, r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.state[r]
+	if s == nil {
+		s = &RelayStatus{Relay: r}
+		c.state[r] = s
+	}
+	s.LastTry = now
+	if err != nil {
+		s.Failures++
+		s.LastErr = err.Error()
+		backoff := time.Minute << min(s.Failures-1, 6) // up to ~1 h
+		s.next = now.Add(backoff)
+		c.Log.Warn("requestCrawl failed", "relay", r, "err", err, "retry_in", backoff)
+	} else {
+		s.Failures, s.LastErr, s.LastOK = 0, "", now
+		c.Log.Info("requestCrawl sent", "relay", r)
+	}
+	return err
 }
 
 func relayURL(r string) string {

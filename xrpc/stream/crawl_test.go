@@ -80,3 +80,23 @@ func TestCrawlerRequestsAndBacksOff(t *testing.T) {
 		t.Fatal("asked without activity")
 	}
 }
+
+func TestCrawlerNowIgnoresBackOff(t *testing.T) {
+	relay := &fakeRelay{fail: true}
+	srv := httptest.NewServer(relay)
+	defer srv.Close()
+	c := &Crawler{Hostname: "pds.example.com", Relays: []string{srv.URL}, HTTP: srv.Client()}
+	ctx := context.Background()
+	if err := c.Now(ctx); err == nil {
+		t.Fatal("a failing relay reported no error")
+	}
+	relay.mu.Lock()
+	relay.fail = false
+	relay.mu.Unlock()
+	if err := c.Now(ctx); err != nil { // backing off, asked anyway
+		t.Fatal(err)
+	}
+	if st := c.Status(); relay.count() != 1 || st[0].LastErr != "" || st[0].LastOK.IsZero() {
+		t.Fatalf("relay asked %d times, status %+v", relay.count(), st)
+	}
+}

@@ -1,0 +1,48 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	db, err := Open(good, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	other := filepath.Join(dir, "other.db")
+	bdb, err := bolt.Open(other, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb.Close()
+	text := filepath.Join(dir, "text.db")
+	os.WriteFile(text, []byte("not a database at all, just some words in a file"), 0o600)
+	tests := []struct {
+		name, path string
+		want       error
+	}{
+		{"hearth file", good, nil},
+		{"other bbolt file", other, ErrNotHearth},
+		{"text", text, nil},
+		{"missing", filepath.Join(dir, "none.db"), nil},
+	}
+	for _, tt := range tests {
+		err := Verify(tt.path)
+		switch {
+		case tt.path == good && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != nil && !errors.Is(err, tt.want):
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		case tt.path != good && err == nil:
+			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+}
