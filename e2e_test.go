@@ -139,6 +139,37 @@ func TestE2EAccountLifecycle(t *testing.T) {
 	}
 }
 
+// TestE2EMigration moves one account (posts, likes, follows, an avatar, an
+// image post, preferences) between real hosts as goat does it: the
+// reference PDS (@atproto/pds, run by the script) → Hearth → a second
+// Hearth → a fresh reference, checking records, blobs, preferences, the PLC
+// document, the new host's firehose and the old host's refusal after each
+// move (see e2e/migrate.mjs). The PLC tokens come by mail from every host.
+func TestE2EMigration(t *testing.T) {
+	e2e.Node(t)
+	smtp, err := mailtest.Start(mailtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(smtp.Close)
+	msgs := httptest.NewServer(smtp.Handler())
+	t.Cleanup(msgs.Close)
+	bin := buildHearth(t)
+	var summary struct {
+		OK      bool           `json:"ok"`
+		Steps   []string       `json:"steps"`
+		Timings map[string]any `json:"timings"`
+	}
+	e2e.Run(t, &summary, "migrate.mjs", bin, smtp.URL(), msgs.URL+"/messages")
+	for _, s := range summary.Steps {
+		t.Log(s)
+	}
+	t.Logf("timings: %v", summary.Timings)
+	if !summary.OK || len(summary.Steps) != 8 {
+		t.Fatalf("migration run incomplete (%d steps): %v", len(summary.Steps), summary.Steps)
+	}
+}
+
 // buildHearth builds the daemon as a static binary for a test to run.
 func buildHearth(t *testing.T) string {
 	t.Helper()

@@ -1,7 +1,7 @@
 // The reference PDS (@atproto/pds from npm) as a real peer for tests, run in
 // this process on loopback with its data in a temp folder.
 //
-//   const ref = await startReferencePDS({ plcUrl, port, smtpUrl, emailFrom })
+//   const ref = await startReferencePDS({ plcUrl, port, smtpUrl, emailFrom, appViewUrl, appViewDid })
 //   ref.url, ref.did, ref.adminPassword, ref.emailToken(did, purpose), await ref.close()
 //
 //   node refpds.mjs smoke     creates an account on a fresh reference and posts
@@ -33,7 +33,7 @@ export function freePort() {
 // needs for the PLC directory.
 export const localURL = (url) => url.replace('://127.0.0.1:', '://localhost:')
 
-export async function startReferencePDS({ plcUrl, port, smtpUrl, emailFrom } = {}) {
+export async function startReferencePDS({ plcUrl, port, smtpUrl, emailFrom, appViewUrl, appViewDid } = {}) {
   if (!plcUrl) throw new Error('startReferencePDS: plcUrl is required')
   port ??= await freePort()
   const dir = mkdtempSync(path.join(tmpdir(), 'hearth-e2e-refpds-'))
@@ -52,6 +52,11 @@ export async function startReferencePDS({ plcUrl, port, smtpUrl, emailFrom } = {
     PDS_INVITE_REQUIRED: 'false',
     PDS_RATE_LIMITS_ENABLED: 'false',
     PDS_CRAWLERS: '',
+    // No AppView runs, but 0.5.35 registers app.bsky.actor.get/putPreferences
+    // (answered locally) only when one is configured: name a loopback port
+    // nothing listens on, so proxied app.bsky calls fail fast and stay here.
+    PDS_BSKY_APP_VIEW_URL: appViewUrl ?? `http://localhost:${await freePort()}`,
+    PDS_BSKY_APP_VIEW_DID: appViewDid ?? 'did:web:appview.test',
   }
   if (smtpUrl) {
     vars.PDS_EMAIL_SMTP_URL = smtpUrl
