@@ -11,6 +11,7 @@ import (
 var (
 	bucketEvents = []byte("events") // seq (8 bytes, big-endian) → event record
 	keySeq       = "seq"            // meta: last sequence number issued
+	keyPruned    = "pruned-seq"     // meta: last sequence number pruned by retention
 )
 
 // An event record is uvarint(len(did)) ‖ did ‖ time (8 bytes, unix ns) ‖
@@ -101,6 +102,18 @@ func (tx *Tx) Events(after int64, fn func(Event) error) error {
 	return nil
 }
 
+// PrunedSeq returns the last sequence number removed by retention (0 if
+// none): a cursor at or past it has missed nothing. Numbers below the
+// first event are otherwise gaps, not losses: the counter starts at the
+// clock, and a deleted account's events leave holes on purpose.
+func (tx *Tx) PrunedSeq() int64 {
+	v := tx.Meta(keyPruned)
+	if len(v) != 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(v))
+}
+
 // FirstSeq returns the oldest kept sequence number, or 0 when the log is empty.
 func (tx *Tx) FirstSeq() int64 {
 	k, _ := tx.btx.Bucket(bucketEvents).Cursor().First()
@@ -150,6 +163,9 @@ func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time, batch int) (int
 					break
 				}
 				if err := c.Delete(); err != nil {
+					return err
+				}
+				if err := tx.SetMeta(keyPruned, k); err != nil {
 					return err
 				}
 				n++

@@ -131,17 +131,30 @@ func (c *Crawler) round(ctx context.Context, now time.Time) {
 // Now asks every relay to crawl at once, whatever its back-off (the status
 // page's button), and returns the refusals joined.
 func (c *Crawler) Now(ctx context.Context) error {
-	c.mu.Lock()
-	c.defaults()
-	relays := append([]string(nil), c.Relays...)
-	c.mu.Unlock()
 	var errs []error
-	for _, r := range relays {
-		if err := c.ask(ctx, r, time.Now()); err != nil {
+	for r, err := range c.CrawlNow(ctx) {
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CrawlNow asks relays to crawl this host now, whatever the schedule: the
+// named ones, or every configured relay when none is named, and returns
+// each one's outcome.
+func (c *Crawler) CrawlNow(ctx context.Context, relays ...string) map[string]error {
+	c.mu.Lock()
+	c.defaults()
+	if len(relays) == 0 {
+		relays = append([]string(nil), c.Relays...)
+	}
+	c.mu.Unlock()
+	out := make(map[string]error, len(relays))
+	for _, r := range relays {
+		out[r] = c.ask(ctx, r, time.Now())
+	}
+	return out
 }
 
 // ask sends one request to relay and records its outcome.

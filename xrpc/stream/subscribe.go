@@ -324,9 +324,9 @@ func (s *Server) write(ctx context.Context, conn *websocket.Conn, f []byte) erro
 }
 
 func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) error {
-	var last, first, head int64
+	var last, first, head, pruned int64
 	err := s.db.View(func(tx *store.Tx) error {
-		head, first = tx.LastSeq(), tx.FirstSeq()
+		head, first, pruned = tx.LastSeq(), tx.FirstSeq(), tx.PrunedSeq()
 		return nil
 	})
 	if err != nil {
@@ -338,8 +338,8 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 	case cursor > head:
 		s.write(ctx, conn, errorFrame("FutureCursor", "Cursor in the future."))
 		return errFutureCursor
-	case first == 0 || cursor+1 >= first:
-		last = cursor
+	case cursor >= pruned:
+		last = cursor // nothing after the cursor was pruned
 	default:
 		if err := s.write(ctx, conn, infoFrame("OutdatedCursor", "Requested cursor exceeded limit. Possibly missing events")); err != nil {
 			return err
