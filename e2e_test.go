@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -139,6 +140,24 @@ func TestE2EAccountLifecycle(t *testing.T) {
 	}
 }
 
+// TestE2EReferencePDS starts the reference PDS (@atproto/pds on Node 22 with
+// better-sqlite3, see e2e/refpds.mjs) and posts on it: the peer the
+// migration test needs, checked on its own.
+func TestE2EReferencePDS(t *testing.T) {
+	e2e.Node(t)
+	var smoke struct {
+		OK      bool   `json:"ok"`
+		DID     string `json:"did"`
+		Post    string `json:"post"`
+		ReadyMs int    `json:"readyMs"`
+	}
+	e2e.Run(t, &smoke, "refpds.mjs", "smoke")
+	if !smoke.OK {
+		t.Fatalf("reference smoke: %+v", smoke)
+	}
+	t.Logf("reference PDS up in %d ms; posted %s", smoke.ReadyMs, smoke.Post)
+}
+
 // TestE2EMigration moves one account (posts, likes, follows, an avatar, an
 // image post, preferences) between real hosts as goat does it: the
 // reference PDS (@atproto/pds, run by the script) → Hearth → a second
@@ -159,13 +178,23 @@ func TestE2EMigration(t *testing.T) {
 		OK      bool           `json:"ok"`
 		Steps   []string       `json:"steps"`
 		Timings map[string]any `json:"timings"`
+		Defects []struct {
+			Host    string          `json:"host"`
+			Call    string          `json:"call"`
+			Status  int             `json:"status"`
+			Message string          `json:"message"`
+			Answer  json.RawMessage `json:"answer"`
+		} `json:"defects"`
 	}
 	e2e.Run(t, &summary, "migrate.mjs", bin, smtp.URL(), msgs.URL+"/messages")
 	for _, s := range summary.Steps {
 		t.Log(s)
 	}
 	t.Logf("timings: %v", summary.Timings)
-	if !summary.OK || len(summary.Steps) != 8 {
+	for _, d := range summary.Defects {
+		t.Errorf("%s: %s answered %d, which @atproto/api refuses (%s): %s", d.Host, d.Call, d.Status, d.Message, d.Answer)
+	}
+	if (!summary.OK && len(summary.Defects) == 0) || len(summary.Steps) != 8 {
 		t.Fatalf("migration run incomplete (%d steps): %v", len(summary.Steps), summary.Steps)
 	}
 }

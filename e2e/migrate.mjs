@@ -19,8 +19,10 @@
 // #identity, #account (active) and #sync for the DID, and the old host
 // refuses writes.
 //
-// Prints a JSON summary {ok, steps, timings, failure}; on the first failing
-// call prints the exact request and answer to stderr and exits 1.
+// Prints a JSON summary {ok, steps, timings, defects, failure}. On the first
+// failing call it prints the exact request and answer to stderr and exits 1;
+// answers that are wrong but usable (checked raw, the run goes on) are listed
+// in defects, and the run exits 0 with ok false.
 import { spawn } from 'node:child_process'
 import http from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -490,7 +492,8 @@ async function main() {
   }
   console.log(JSON.stringify(summary))
   if (!summary.ok) console.error(`steps done:\n  ${summary.steps.join('\n  ')}\ntimings ${JSON.stringify(summary.timings)}`)
-  process.exit(summary.ok ? 0 : 1)
+  // A run that went through with defects exits 0: the Go test names each.
+  process.exit(summary.ok || (summary.defects?.length && !summary.failure) ? 0 : 1)
 }
 
 main()
