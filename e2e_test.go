@@ -175,10 +175,11 @@ func TestE2EMigration(t *testing.T) {
 	t.Cleanup(msgs.Close)
 	bin := buildHearth(t)
 	var summary struct {
-		OK      bool           `json:"ok"`
-		Steps   []string       `json:"steps"`
-		Timings map[string]any `json:"timings"`
-		Defects []struct {
+		OK       bool              `json:"ok"`
+		Steps    []string          `json:"steps"`
+		Timings  map[string]any    `json:"timings"`
+		Refusals map[string]string `json:"refusals"`
+		Defects  []struct {
 			Host    string          `json:"host"`
 			Call    string          `json:"call"`
 			Status  int             `json:"status"`
@@ -190,7 +191,8 @@ func TestE2EMigration(t *testing.T) {
 	for _, s := range summary.Steps {
 		t.Log(s)
 	}
-	t.Logf("timings: %v", summary.Timings)
+	t.Logf("timings (ms): %v", summary.Timings)
+	t.Logf("old hosts refusing writes: %v", summary.Refusals)
 	for _, d := range summary.Defects {
 		t.Errorf("%s: %s answered %d, which @atproto/api refuses (%s): %s", d.Host, d.Call, d.Status, d.Message, d.Answer)
 	}

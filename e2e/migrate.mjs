@@ -124,13 +124,14 @@ function makePNG(w, h, [r, g, b]) {
 
 // Mail: each message is taken once; the newest unseen one to an address.
 const mailTaken = new Set()
-async function plcTokenMail(to, what) {
+async function plcTokenMail(to, from, what) {
   const deadline = Date.now() + 15_000
   while (Date.now() < deadline) {
     const msgs = await (await fetch(messagesURL)).json()
     for (let i = msgs.length - 1; i >= 0; i--) {
       if (mailTaken.has(i) || !msgs[i].to.includes(to)) continue
       mailTaken.add(i)
+      assert.equal(msgs[i].from, from, `${what}: the mail's envelope sender`)
       const code = (msgs[i].text || msgs[i].raw).match(CODE)
       assert.ok(code, `${what}: no XXXXX-XXXXX code in ${JSON.stringify(msgs[i].subject)}: ${JSON.stringify(msgs[i].text)}`)
       return code[0]
@@ -254,6 +255,8 @@ async function migrate(old, neu, acct) {
     newAgent.resumeSession({ ...created.data, active: false }),
   )
   const status0 = { data: await accountStatus(newAgent, neu) }
+  summary.statusAfterCreate ??= {}
+  summary.statusAfterCreate[neu.name] = status0.data
   assert.equal(status0.data.activated, false, `${neu.name}: a migrating account starts deactivated (checkAccountStatus ${JSON.stringify(status0.data)})`)
 
   const car = await call(old, 'com.atproto.sync.getRepo', { did }, () => oldAgent.com.atproto.sync.getRepo({ did }))
@@ -293,7 +296,7 @@ async function migrate(old, neu, acct) {
     newAgent.com.atproto.identity.getRecommendedDidCredentials(),
   )
   await call(old, 'com.atproto.identity.requestPlcOperationSignature', {}, () => oldAgent.com.atproto.identity.requestPlcOperationSignature())
-  const token = await plcTokenMail(acct.email, `${old.name} PLC token`)
+  const token = await plcTokenMail(acct.email, `${old.name}@mail.test`, `${old.name} PLC token`)
   const signBody = { token, ...rec.data }
   const signed = await call(old, 'com.atproto.identity.signPlcOperation', { ...signBody, token: '<from mail>' }, () =>
     oldAgent.com.atproto.identity.signPlcOperation(signBody),
@@ -380,7 +383,8 @@ async function verify(old, neu, acct, before, moved) {
     throw new Error(`${what}: the old host ${old.name} still accepts writes`)
   } catch (err) {
     if (err.message.includes('still accepts writes')) throw err
-    summary.timings[`${old.name} refuses writes`] = `${err.status} ${err.error}`
+    summary.refusals ??= {}
+    summary.refusals[old.name] = `createRecord: ${err.status} ${err.error}`
   }
   // The new host takes writes (and they do not disturb the next move's check).
   step(`${what}: ${Object.values(after.records).reduce((n, m) => n + Object.keys(m).length, 0)} records, ${Object.keys(acct.blobs).length} blobs, prefs, PLC doc, firehose ${[...new Set(kinds)].join(' ')}, old host refuses writes`)
