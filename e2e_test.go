@@ -179,7 +179,9 @@ func TestE2EMigration(t *testing.T) {
 		Steps    []string          `json:"steps"`
 		Timings  map[string]any    `json:"timings"`
 		Refusals map[string]string `json:"refusals"`
-		Defects  []struct {
+		// checkAccountStatus on each new host right after createAccount.
+		StatusAfterCreate map[string]json.RawMessage `json:"statusAfterCreate"`
+		Defects           []struct {
 			Host    string          `json:"host"`
 			Call    string          `json:"call"`
 			Status  int             `json:"status"`
@@ -193,6 +195,9 @@ func TestE2EMigration(t *testing.T) {
 	}
 	t.Logf("timings (ms): %v", summary.Timings)
 	t.Logf("old hosts refusing writes: %v", summary.Refusals)
+	for host, st := range summary.StatusAfterCreate {
+		t.Logf("checkAccountStatus on %s after createAccount: %s", host, st)
+	}
 	for _, d := range summary.Defects {
 		t.Errorf("%s: %s answered %d, which @atproto/api refuses (%s): %s", d.Host, d.Call, d.Status, d.Message, d.Answer)
 	}
