@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -136,6 +137,72 @@ func TestE2EAccountLifecycle(t *testing.T) {
 	}
 	if got := len(smtp.Messages()); got != summary.Mails {
 		t.Fatalf("the script read %d mails, the receiver holds %d", summary.Mails, got)
+	}
+}
+
+// TestE2EReferencePDS starts the reference PDS (@atproto/pds on Node 22 with
+// better-sqlite3, see e2e/refpds.mjs) and posts on it: the peer the
+// migration test needs, checked on its own.
+func TestE2EReferencePDS(t *testing.T) {
+	e2e.Node(t)
+	var smoke struct {
+		OK      bool   `json:"ok"`
+		DID     string `json:"did"`
+		Post    string `json:"post"`
+		ReadyMs int    `json:"readyMs"`
+	}
+	e2e.Run(t, &smoke, "refpds.mjs", "smoke")
+	if !smoke.OK {
+		t.Fatalf("reference smoke: %+v", smoke)
+	}
+	t.Logf("reference PDS up in %d ms; posted %s", smoke.ReadyMs, smoke.Post)
+}
+
+// TestE2EMigration moves one account (posts, likes, follows, an avatar, an
+// image post, preferences) between real hosts as goat does it: the
+// reference PDS (@atproto/pds, run by the script) → Hearth → a second
+// Hearth → a fresh reference, checking records, blobs, preferences, the PLC
+// document, the new host's firehose and the old host's refusal after each
+// move (see e2e/migrate.mjs). The PLC tokens come by mail from every host.
+func TestE2EMigration(t *testing.T) {
+	e2e.Node(t)
+	smtp, err := mailtest.Start(mailtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(smtp.Close)
+	msgs := httptest.NewServer(smtp.Handler())
+	t.Cleanup(msgs.Close)
+	bin := buildHearth(t)
+	var summary struct {
+		OK       bool              `json:"ok"`
+		Steps    []string          `json:"steps"`
+		Timings  map[string]any    `json:"timings"`
+		Refusals map[string]string `json:"refusals"`
+		// checkAccountStatus on each new host right after createAccount.
+		StatusAfterCreate map[string]json.RawMessage `json:"statusAfterCreate"`
+		Defects           []struct {
+			Host    string          `json:"host"`
+			Call    string          `json:"call"`
+			Status  int             `json:"status"`
+			Message string          `json:"message"`
+			Answer  json.RawMessage `json:"answer"`
+		} `json:"defects"`
+	}
+	e2e.Run(t, &summary, "migrate.mjs", bin, smtp.URL(), msgs.URL+"/messages")
+	for _, s := range summary.Steps {
+		t.Log(s)
+	}
+	t.Logf("timings (ms): %v", summary.Timings)
+	t.Logf("old hosts refusing writes: %v", summary.Refusals)
+	for host, st := range summary.StatusAfterCreate {
+		t.Logf("checkAccountStatus on %s after createAccount: %s", host, st)
+	}
+	for _, d := range summary.Defects {
+		t.Errorf("%s: %s answered %d, which @atproto/api refuses (%s): %s", d.Host, d.Call, d.Status, d.Message, d.Answer)
+	}
+	if (!summary.OK && len(summary.Defects) == 0) || len(summary.Steps) != 8 {
+		t.Fatalf("migration run incomplete (%d steps): %v", len(summary.Steps), summary.Steps)
 	}
 }
 
