@@ -6,7 +6,6 @@ import (
 
 	"github.com/hearth-pds/hearth/blob"
 	"github.com/hearth-pds/hearth/repo"
-	"github.com/hearth-pds/hearth/repo/dagcbor"
 	"github.com/hearth-pds/hearth/store"
 )
 
@@ -47,25 +46,10 @@ func (s *Service) Status(ctx context.Context, did string) (*Status, error) {
 		}
 		st.RepoCommit, st.RepoRev = h.Commit.String(), h.Rev
 		st.RepoBlocks, _, st.IndexedRecords = r.Stats()
-		seen := map[string]bool{}
-		return r.AllRecords(func(path string, c []byte) error {
-			v, err := dagcbor.Decode(r.Block(c))
-			if err != nil {
-				return nil
-			}
-			for _, b := range dagcbor.FindBlobs(v) {
-				k := string(b.Ref.Bytes())
-				if seen[k] {
-					continue
-				}
-				seen[k] = true
-				st.ExpectedBlobs++
-				if blob.Holds(tx, did, b.Ref) {
-					st.ImportedBlobs++
-				}
-			}
-			return nil
-		})
+		// Held blobs with references, plus those the records use that are
+		// not here yet (after an import): two cursor scans, no record walk.
+		st.ExpectedBlobs, st.ImportedBlobs = blob.Counts(tx, did)
+		return nil
 	})
 	return st, err
 }
