@@ -101,6 +101,35 @@ func TestE2EAdminPage(t *testing.T) {
 	}
 }
 
+// TestE2EMovePage brings an account from the reference PDS (@atproto/pds,
+// run by the script) to Hearth through /move in Debian's chromium at phone
+// size: the form with the old host's address, the self-refreshing
+// progress, the PLC code the reference made, the final check; then
+// @atproto/api checks the sign-in, every record and CID, the avatar bytes,
+// the preferences, the PLC document and the reference's refusal (see
+// e2e/move-page.mjs; screenshots land in e2e/artifacts/move-*.png).
+func TestE2EMovePage(t *testing.T) {
+	e2e.Node(t)
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("HEARTH_E2E") == "1" {
+			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
+		}
+		t.Skip("chromium not installed")
+	}
+	bin := buildHearth(t)
+	var summary struct {
+		OK      bool     `json:"ok"`
+		Steps   []string `json:"steps"`
+		Refusal string   `json:"refusal"`
+		MS      int      `json:"ms"`
+	}
+	e2e.Run(t, &summary, "move-page.mjs", bin)
+	t.Logf("steps %v in %d ms; the reference refused a write with %s", summary.Steps, summary.MS, summary.Refusal)
+	if !summary.OK || len(summary.Steps) != 4 {
+		t.Fatalf("move page run: %+v", summary)
+	}
+}
+
 // TestE2EAccountLifecycle runs the account lifecycle with @atproto/api and
 // real mail: a mailtest SMTP receiver on loopback takes every code Hearth
 // sends, and the script reads them back over HTTP (see e2e/lifecycle.mjs):

@@ -325,7 +325,11 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	}
 	go sweepBlobs(bg, srv.Blobs(), log)
 	go sweepAccounts(bg, srv.Accounts(), log)
-	mover := app.newMover(bg, cfg, srv, out, crawler.Poke)
+	var crawl func() // nil with no relay to ask: the move's check says "not asked"
+	if len(crawler.Relays) > 0 {
+		crawl = crawler.Poke
+	}
+	mover := app.newMover(bg, cfg, srv, out, crawl)
 	go mover.Resume()
 
 	reload := make(chan struct{}, 1)

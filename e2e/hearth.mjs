@@ -18,10 +18,12 @@ export function freePort() {
   })
 }
 
-// startHearth runs binary on a fresh data folder with env added; logs()
-// is what it has printed so far, stop() ends it and removes the folder.
+// startHearth runs binary on a fresh data folder with env added (or with
+// env(url), when the variables need the address it listens on); logs() is
+// what it has printed so far, stop() ends it and removes the folder.
 export async function startHearth(binary, env = {}) {
   const port = await freePort()
+  if (typeof env === 'function') env = env(`http://127.0.0.1:${port}`)
   const data = mkdtempSync(path.join(tmpdir(), 'hearth-e2e-'))
   let logs = ''
   const proc = spawn(binary, [], {

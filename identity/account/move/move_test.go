@@ -174,3 +174,27 @@ func TestMoveKeepsItsOwnDomain(t *testing.T) {
 		t.Fatalf("the account here: %+v", a)
 	}
 }
+
+// A handle that resolves nowhere moves when the old host's address is
+// typed ("My handle cannot be found"): the old host names the DID, whose
+// document must name that host.
+func TestMoveAsksTheTypedHostForTheHandle(t *testing.T) {
+	w := newWorld(t)
+	did, _ := w.oldAccount("una", "una's password")
+	w.txtMu.Lock()
+	delete(w.txt, "una.old.test")
+	w.txtMu.Unlock()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	r := w.runner(ctx, nil)
+	in := move.Input{Old: "una.old.test", Password: "una's password", Handle: "una.new.test", NoInvite: true}
+	if _, err := r.Start(context.Background(), in); !errors.Is(err, move.ErrUnknown) {
+		t.Fatalf("without a host: %v", err)
+	}
+	in.Host = w.oldURL + "/"
+	got, err := r.Start(context.Background(), in)
+	if err != nil || got != did {
+		t.Fatalf("with the host: %q %v", got, err)
+	}
+	until(t, r, did, "the PLC code", func(p *move.Progress) bool { return p.Wait == move.WaitPLCCode || p.Error != "" })
+}

@@ -3,6 +3,8 @@ package move
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -61,6 +63,12 @@ func (r *Runner) locate(ctx context.Context, old, host string) (did, pds string,
 	did = old
 	if !strings.HasPrefix(old, "did:") {
 		did, err = r.d.Resolver.ResolveHandle(ctx, old)
+		if err != nil && cleanHost(host) != "" {
+			// "My handle cannot be found": the old host names the DID, and
+			// the DID's document must name that host (checked below).
+			r.d.Log.Info("move: handle did not resolve; asking the old host", "handle", old, "host", host, "err", err)
+			did, err = r.hostHandle(ctx, cleanHost(host), old)
+		}
 		if err != nil {
 			r.d.Log.Info("move: handle did not resolve", "handle", old, "err", err)
 			return "", "", fail(ErrUnknown, "No account answers to the handle %s: check its spelling (as shown in your app, without the @).", old)
@@ -89,6 +97,24 @@ func (r *Runner) locate(ctx context.Context, old, host string) (did, pds string,
 		return "", "", fail(ErrUnknown, "The identity %s names a host Hearth cannot reach (%s).", did, pds)
 	}
 	return did, pds, nil
+}
+
+// hostHandle asks host which DID has handle (com.atproto.identity.resolveHandle).
+func (r *Runner) hostHandle(ctx context.Context, host, handle string) (string, error) {
+	if u, err := url.Parse(host); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("move: not a host address: %q", host)
+	}
+	var out struct {
+		DID string `json:"did"`
+	}
+	c := &client{host: host, egress: r.d.Egress}
+	if err := c.call(ctx, http.MethodGet, "com.atproto.identity.resolveHandle", url.Values{"handle": {handle}}, nil, &out); err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(out.DID, "did:") {
+		return "", fmt.Errorf("move: %s answered no DID for %s", host, handle)
+	}
+	return out.DID, nil
 }
 
 // checkLocal refuses a move that could not end in an account here.
