@@ -16,6 +16,7 @@ import (
 
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/move"
+	"github.com/hearth-pds/hearth/identity/clientip"
 	"github.com/hearth-pds/hearth/store"
 )
 
@@ -281,16 +282,26 @@ func TestStatusShowsMail(t *testing.T) {
 
 func TestCookieFlags(t *testing.T) {
 	p := New(&fakeBackend{host: "x.example"}, nil)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/setup", nil)
-	req.Header.Set("X-Forwarded-Proto", "https")
-	p.Handler().ServeHTTP(rec, req)
-	c := rec.Result().Cookies()
-	if len(c) != 1 || !c[0].HttpOnly || !c[0].Secure || c[0].SameSite != http.SameSiteStrictMode {
-		t.Fatalf("cookie %+v", c)
-	}
-	if !bytes.Contains(rec.Body.Bytes(), []byte("setup code")) {
-		t.Fatal("no page")
+	trusted, _ := clientip.ParseTrusted(clientip.Loopback)
+	h := trusted.Middleware(p.Handler())
+	// A proxy on loopback says the client used HTTPS: the cookie is Secure.
+	// The same header from anyone else is not believed.
+	for _, tt := range []struct {
+		peer   string
+		secure bool
+	}{{"127.0.0.1:4000", true}, {"203.0.113.9:4000", false}} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/setup", nil)
+		req.RemoteAddr = tt.peer
+		req.Header.Set("X-Forwarded-Proto", "https")
+		h.ServeHTTP(rec, req)
+		c := rec.Result().Cookies()
+		if len(c) != 1 || !c[0].HttpOnly || c[0].Secure != tt.secure || c[0].SameSite != http.SameSiteStrictMode {
+			t.Fatalf("from %s: cookie %+v", tt.peer, c)
+		}
+		if !bytes.Contains(rec.Body.Bytes(), []byte("setup code")) {
+			t.Fatal("no page")
+		}
 	}
 }
 
