@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/account"
-	"github.com/hearth-pds/hearth/identity/clientip"
 	"github.com/hearth-pds/hearth/identity/auth"
+	"github.com/hearth-pds/hearth/identity/clientip"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
