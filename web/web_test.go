@@ -182,6 +182,14 @@ func TestWizardFlow(t *testing.T) {
 	tok = b.csrf("/setup")
 	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"check"}}, b.url); !strings.Contains(body, "203.0.113.5") {
 		t.Fatalf("address check: %s", body)
+	} else {
+		// The three ways to HTTPS, with a Caddyfile for the proxy.
+		for _, want := range []string{"HEARTH_TLS=auto", "HEARTH_TLS=off", "HEARTH_TLS=files",
+			"ask http://127.0.0.1:2583/tls-check", "pds.example.com, *.pds.example.com {"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("address step lacks %q", want)
+			}
+		}
 	}
 	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"save"}}, b.url); !strings.Contains(body, "Your account") {
 		t.Fatalf("owner step: %s", body)
