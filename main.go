@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,9 +22,12 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/acme/autocert"
+
 	"github.com/hearth-pds/hearth/blob"
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/mail"
+	"github.com/hearth-pds/hearth/identity/clientip"
 	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
@@ -49,6 +53,11 @@ type config struct {
 	BlobLimit                                                int64
 	MaxConns, MaxConnsPerIP                                  int
 	MaxSubscribers, MaxSubscribersPerIP                      int
+	// TLS and its settings: see tls.go.
+	TLS, ACMEDirectory, ACMEEmail, TLSCert, TLSKey, HTTPSListen, HTTPListen string
+	TrustedProxies                                                          string
+	trusted                                                                 *clientip.Trusted
+	acmeRoots                                                               *x509.CertPool // tests: the test CA's roots
 	// explicit names the settings given by flag or environment; those
 	// override what the setup wizard stored.
 	explicit map[string]bool
@@ -108,6 +117,14 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.ContactEmail, "contact-email", "HEARTH_CONTACT_EMAIL", "", "contact address offered to apps (none when empty)")
 	boolean(&c.InviteRequired, "invite-required", "HEARTH_INVITE_REQUIRED", true, "invite codes needed to sign up")
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
+	str(&c.TLS, "tls", "HEARTH_TLS", tlsOff, "HTTPS: auto (certificates from an ACME CA), files (HEARTH_TLS_CERT and HEARTH_TLS_KEY) or off (a proxy in front)")
+	str(&c.ACMEDirectory, "acme-directory", "HEARTH_ACME_DIRECTORY", autocert.DefaultACMEDirectory, "ACME directory of the CA, for -tls auto")
+	str(&c.ACMEEmail, "acme-email", "HEARTH_ACME_EMAIL", "", "contact address given to the CA, for -tls auto (optional)")
+	str(&c.TLSCert, "tls-cert", "HEARTH_TLS_CERT", "", "certificate chain (PEM), for -tls files; reread on SIGHUP")
+	str(&c.TLSKey, "tls-key", "HEARTH_TLS_KEY", "", "private key (PEM), for -tls files")
+	str(&c.HTTPSListen, "https-listen", "HEARTH_HTTPS_LISTEN", ":443", "HTTPS listen address, for -tls auto or files")
+	str(&c.HTTPListen, "http-listen", "HEARTH_HTTP_LISTEN", ":80", "HTTP listen address (ACME challenges, redirects to HTTPS), for -tls auto or files")
+	str(&c.TrustedProxies, "trusted-proxies", "HEARTH_TRUSTED_PROXIES", clientip.Loopback, "comma list of proxy addresses or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
 	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
 	var envErr error
@@ -167,6 +184,12 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("event retention %q: want a duration of at least 1m, like 72h", retention)
 	}
 	c.EventRetention = d
+	if err := c.checkTLS(); err != nil {
+		return c, err
+	}
+	if c.trusted, err = clientip.ParseTrusted(c.TrustedProxies); err != nil {
+		return c, err
+	}
 	if c.BlobLimit, err = strconv.ParseInt(blobLimit, 10, 64); err != nil || c.BlobLimit < 1 {
 		return c, fmt.Errorf("blob limit %q: want a positive number of bytes", blobLimit)
 	}
@@ -339,6 +362,8 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	mux.Handle("/xrpc/", srv.Handler())
 	mux.Handle("/.well-known/", srv.Handler())
 	mux.Handle("/", pages)
+	mux.Handle("GET /tls-check", tlsCheck(db, cfg))
+	handler := cfg.trusted.Middleware(mux)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -347,15 +372,19 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	limits := defaultLimits()
 	limits.MaxConns, limits.MaxConnsPerIP = cfg.MaxConns, cfg.MaxConnsPerIP
 	ln = limitListener(ln, limits, log)
-	hs := newHTTPServer(mux, limits)
+	hs := newHTTPServer(handler, limits)
 	log.Info("hearth listening", "addr", ln.Addr().String(), "version", version, "data", db.Path(),
 		"hostname", cfg.Hostname, "did", srv.ServiceDID())
-	errc := make(chan error, 1)
+	errc := make(chan error, 3)
+	front, err := startFront(cfg, db, handler, limits, log, errc)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	go func() { errc <- hs.Serve(ln) }()
 	result := error(nil)
 	select {
-	case err := <-errc:
-		return err
+	case result = <-errc: // a listener failed: stop the others too
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case <-reload:
@@ -363,7 +392,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	err = hs.Shutdown(shutdown)
+	err = errors.Join(hs.Shutdown(shutdown), front.Shutdown(shutdown))
 	srv.Wait() // in-flight writes finish before the store closes
 	if result != nil {
 		return result

@@ -37,6 +37,10 @@
 //	                          record and blob counts, the last error, and the old host's
 //	                          access and refresh tokens, which a resume needs; the tokens
 //	                          are dropped when the move ends
+//	certs/<key>               what HEARTH_TLS=auto caches (CertCache, an autocert.Cache):
+//	                          "acme_account+key" the ACME account key, "<domain>" the
+//	                          certificate chain and its private key, PEM; autocert names
+//	                          the keys, and an ECDSA certificate's key has no suffix
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/acme/autocert"
 )
 
 func openTest(t testing.TB, opts Options) *DB {
@@ -221,4 +223,28 @@ func BenchmarkUpdateParallel8(b *testing.B) {
 			db.Update(context.Background(), func(tx *Tx) error { return tx.SetMeta(k, []byte("v")) })
 		}
 	})
+}
+
+func TestCertCache(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	ctx := context.Background()
+	c := db.CertCache()
+	if _, err := c.Get(ctx, "pds.example.com"); !errors.Is(err, autocert.ErrCacheMiss) {
+		t.Fatalf("empty cache: %v, want ErrCacheMiss", err)
+	}
+	if err := c.Put(ctx, "pds.example.com", []byte("PEM")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Get(ctx, "pds.example.com"); err != nil || string(got) != "PEM" {
+		t.Fatalf("Get after Put: %q %v", got, err)
+	}
+	if err := c.Delete(ctx, "pds.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "never.example.com"); err != nil {
+		t.Fatalf("deleting a missing key: %v", err)
+	}
+	if _, err := c.Get(ctx, "pds.example.com"); !errors.Is(err, autocert.ErrCacheMiss) {
+		t.Fatalf("after Delete: %v", err)
+	}
 }

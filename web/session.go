@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hearth-pds/hearth/identity/clientip"
 )
 
 // Page sessions. A visitor who has proved nothing (no setup code, no
@@ -85,7 +87,7 @@ func (p *Pages) current(w http.ResponseWriter, r *http.Request, create bool) *se
 func setCookie(w http.ResponseWriter, r *http.Request, id string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https", MaxAge: int(SessionTTL.Seconds()),
+		Secure: clientip.Secure(r), MaxAge: int(SessionTTL.Seconds()),
 	})
 }
 

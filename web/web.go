@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hearth-pds/hearth/identity/clientip"
 )
 
 //go:embed templates/*.html
@@ -285,13 +287,8 @@ func (p *Pages) claimHandle(w http.ResponseWriter, r *http.Request, s *session) 
 	http.Redirect(w, r, "/setup", http.StatusSeeOther)
 }
 
-func clientIP(r *http.Request) string {
-	h := r.RemoteAddr
-	if i := strings.LastIndexByte(h, ':'); i > 0 {
-		h = h[:i]
-	}
-	return h
-}
+// clientIP is the client's address, as clientip decided it.
+func clientIP(r *http.Request) string { return clientip.Addr(r) }
 
 // allowAttempt limits password and setup-code guesses: 10 per 5 minutes per IP.
 func (p *Pages) allowAttempt(r *http.Request) bool {

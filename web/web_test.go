@@ -16,6 +16,7 @@ import (
 
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/move"
+	"github.com/hearth-pds/hearth/identity/clientip"
 	"github.com/hearth-pds/hearth/store"
 )
 
@@ -181,6 +182,14 @@ func TestWizardFlow(t *testing.T) {
 	tok = b.csrf("/setup")
 	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"check"}}, b.url); !strings.Contains(body, "203.0.113.5") {
 		t.Fatalf("address check: %s", body)
+	} else {
+		// The three ways to HTTPS, with a Caddyfile for the proxy.
+		for _, want := range []string{"HEARTH_TLS=auto", "HEARTH_TLS=off", "HEARTH_TLS=files",
+			"ask http://127.0.0.1:2583/tls-check", "pds.example.com, *.pds.example.com {"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("address step lacks %q", want)
+			}
+		}
 	}
 	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"save"}}, b.url); !strings.Contains(body, "Your account") {
 		t.Fatalf("owner step: %s", body)
@@ -281,16 +290,26 @@ func TestStatusShowsMail(t *testing.T) {
 
 func TestCookieFlags(t *testing.T) {
 	p := New(&fakeBackend{host: "x.example"}, nil)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/setup", nil)
-	req.Header.Set("X-Forwarded-Proto", "https")
-	p.Handler().ServeHTTP(rec, req)
-	c := rec.Result().Cookies()
-	if len(c) != 1 || !c[0].HttpOnly || !c[0].Secure || c[0].SameSite != http.SameSiteStrictMode {
-		t.Fatalf("cookie %+v", c)
-	}
-	if !bytes.Contains(rec.Body.Bytes(), []byte("setup code")) {
-		t.Fatal("no page")
+	trusted, _ := clientip.ParseTrusted(clientip.Loopback)
+	h := trusted.Middleware(p.Handler())
+	// A proxy on loopback says the client used HTTPS: the cookie is Secure.
+	// The same header from anyone else is not believed.
+	for _, tt := range []struct {
+		peer   string
+		secure bool
+	}{{"127.0.0.1:4000", true}, {"203.0.113.9:4000", false}} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/setup", nil)
+		req.RemoteAddr = tt.peer
+		req.Header.Set("X-Forwarded-Proto", "https")
+		h.ServeHTTP(rec, req)
+		c := rec.Result().Cookies()
+		if len(c) != 1 || !c[0].HttpOnly || c[0].Secure != tt.secure || c[0].SameSite != http.SameSiteStrictMode {
+			t.Fatalf("from %s: cookie %+v", tt.peer, c)
+		}
+		if !bytes.Contains(rec.Body.Bytes(), []byte("setup code")) {
+			t.Fatal("no page")
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/auth"
+	"github.com/hearth-pds/hearth/identity/clientip"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
@@ -445,12 +446,7 @@ func ok(w http.ResponseWriter, v any) error {
 	return nil
 }
 
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
+// clientIP is the client's address, as clientip decided it.
+func clientIP(r *http.Request) string { return clientip.Addr(r) }
 
 var errShutdown = errors.New("xrpc: shutting down")

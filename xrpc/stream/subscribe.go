@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/hearth-pds/hearth/identity/clientip"
 	"github.com/hearth-pds/hearth/store"
 )
 
@@ -255,7 +256,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		cursor = n
 	}
-	ip, refusal := s.admit(r.RemoteAddr)
+	ip, refusal := s.admit(clientip.Addr(r))
 	if refusal != "" {
 		writeError(w, http.StatusTooManyRequests, "RateLimitExceeded", refusal)
 		return
