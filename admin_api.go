@@ -74,12 +74,23 @@ type statusView struct {
 	FileBytes   int64        `json:"fileBytes"`
 	Relays      []relayView  `json:"relays"`
 	Maintenance *maintenance `json:"maintenance,omitempty"`
+	Disk        diskView     `json:"disk"`
+}
+
+type diskView struct {
+	Free      int64    `json:"free"`
+	Total     int64    `json:"total"`
+	FileLimit int64    `json:"fileLimit,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 type relayView struct {
 	Relay   string    `json:"relay"`
 	LastOK  time.Time `json:"lastOK,omitzero"`
 	LastErr string    `json:"lastErr,omitempty"`
+	State   string    `json:"state,omitempty"`
+	Behind  int       `json:"behind"`
+	Words   string    `json:"words"`
 }
 
 func (a *appliance) getStatus(w http.ResponseWriter, r *http.Request) error {
@@ -87,9 +98,12 @@ func (a *appliance) getStatus(w http.ResponseWriter, r *http.Request) error {
 	v := statusView{
 		Version: st.Version, Uptime: st.Uptime.String(), Accounts: len(st.Accounts), LastSeq: st.LastSeq,
 		Subscribers: st.Subscribers, FileBytes: st.FileBytes, Relays: []relayView{}, Maintenance: a.lastMaintenance(),
+		Disk: diskView{Free: st.Disk.Free, Total: st.Disk.Total, FileLimit: st.Disk.FileLimit, Warnings: st.Disk.Warnings},
 	}
+	now := time.Now()
 	for _, rs := range st.Relays {
-		v.Relays = append(v.Relays, relayView{Relay: rs.Relay, LastOK: rs.LastOK, LastErr: rs.LastErr})
+		v.Relays = append(v.Relays, relayView{Relay: rs.Relay, LastOK: rs.LastOK, LastErr: rs.LastErr,
+			State: rs.State, Behind: rs.Behind, Words: rs.Words(now)})
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil

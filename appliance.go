@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,9 +241,8 @@ func (a *appliance) Status(ctx context.Context) web.Status {
 	a.mu.Lock()
 	crawler := a.crawler
 	a.mu.Unlock()
-	for _, r := range crawler.Status() {
-		st.Relays = append(st.Relays, web.RelayStatus{Relay: r.Relay, LastOK: r.LastOK, LastErr: r.LastErr})
-	}
+	st.Relays = webRelays(crawler.Status())
+	st.Disk = diskHealth(filepath.Dir(a.db.Path()), st.FileBytes, runtime.GOARCH)
 	return st
 }
 

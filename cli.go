@@ -322,15 +322,17 @@ func (c *cli) status(args []string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "version      %s\nuptime       %s\naccounts     %d\nlast seq     %d\nsubscribers  %d\nfile         %s\n",
 		st.Version, st.Uptime, st.Accounts, st.LastSeq, st.Subscribers, sizeWords(st.FileBytes))
+	if st.Disk.Total > 0 {
+		fmt.Fprintf(&b, "disk         %s free of %s\n", sizeWords(st.Disk.Free), sizeWords(st.Disk.Total))
+	}
+	if st.Disk.FileLimit > 0 {
+		fmt.Fprintf(&b, "file limit   %s of %s on this 32-bit system\n", sizeWords(st.FileBytes), sizeWords(st.Disk.FileLimit))
+	}
+	for _, w := range st.Disk.Warnings {
+		fmt.Fprintf(&b, "warning      %s\n", w)
+	}
 	for _, r := range st.Relays {
-		state := "not asked yet"
-		switch {
-		case r.LastErr != "":
-			state = "failing: " + r.LastErr
-		case !r.LastOK.IsZero():
-			state = "asked " + time.Since(r.LastOK).Round(time.Second).String() + " ago"
-		}
-		fmt.Fprintf(&b, "relay        %s: %s\n", r.Relay, state)
+		fmt.Fprintf(&b, "relay        %s\n", r.Words)
 	}
 	if m := st.Maintenance; m != nil {
 		fmt.Fprintf(&b, "maintenance  %s %s at %s", m.Op, m.State, m.Started.Format(time.DateTime))

@@ -49,7 +49,9 @@ type config struct {
 	SMTPURL, EmailFrom                                       string
 	PrivacyPolicyURL, TermsOfServiceURL, ContactEmail        string
 	InviteRequired, Dev, RateLimits                          bool
-	EventRetention                                           time.Duration
+	EventRetention, RelayCheckInterval                       time.Duration
+	MetricsListen                                            string
+	MetricsPublic                                            bool
 	BlobLimit                                                int64
 	MaxConns, MaxConnsPerIP                                  int
 	MaxSubscribers, MaxSubscribersPerIP                      int
@@ -64,7 +66,7 @@ type config struct {
 }
 
 func main() {
-	os.Exit(runCommand(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(runCommand(os.Args[1:], os.Stdout, os.Stderr, getenv))
 }
 
 // serveCommand is "hearth [serve] [flags]": run the daemon until a signal.
@@ -116,7 +118,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.TermsOfServiceURL, "terms-of-service-url", "HEARTH_TERMS_OF_SERVICE_URL", "", "terms of service link offered to apps (none when empty)")
 	str(&c.ContactEmail, "contact-email", "HEARTH_CONTACT_EMAIL", "", "contact address offered to apps (none when empty)")
 	boolean(&c.InviteRequired, "invite-required", "HEARTH_INVITE_REQUIRED", true, "invite codes needed to sign up")
-	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
+	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl; none (or set empty) for no crawling")
 	str(&c.TLS, "tls", "HEARTH_TLS", tlsOff, "HTTPS: auto (certificates from an ACME CA), files (HEARTH_TLS_CERT and HEARTH_TLS_KEY) or off (a proxy in front)")
 	str(&c.ACMEDirectory, "acme-directory", "HEARTH_ACME_DIRECTORY", autocert.DefaultACMEDirectory, "ACME directory of the CA, for -tls auto")
 	str(&c.ACMEEmail, "acme-email", "HEARTH_ACME_EMAIL", "", "contact address given to the CA, for -tls auto (optional)")
@@ -125,6 +127,8 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.HTTPSListen, "https-listen", "HEARTH_HTTPS_LISTEN", ":443", "HTTPS listen address, for -tls auto or files")
 	str(&c.HTTPListen, "http-listen", "HEARTH_HTTP_LISTEN", ":80", "HTTP listen address (ACME challenges, redirects to HTTPS), for -tls auto or files")
 	str(&c.TrustedProxies, "trusted-proxies", "HEARTH_TRUSTED_PROXIES", clientip.Loopback, "comma list of proxy addresses or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed")
+	str(&c.MetricsListen, "metrics-listen", "HEARTH_METRICS_LISTEN", "", "address of the Prometheus /metrics listener, loopback unless -metrics-public (none when empty)")
+	boolean(&c.MetricsPublic, "metrics-public", "HEARTH_METRICS_PUBLIC", false, "let the metrics listener take a non-loopback address")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
 	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
 	var envErr error
@@ -150,6 +154,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		blobLimit = v
 		return nil
 	})
+	checkEvery := durationFlag(fs, getenv, "relay-check-interval", "HEARTH_RELAY_CHECK_INTERVAL", defaultCheckInterval.String(), "how often each relay is asked how it sees this host")
 	retention := "72h"
 	if v := getenv("HEARTH_EVENT_RETENTION"); v != "" {
 		retention = v
@@ -188,6 +193,12 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return c, err
 	}
 	if c.trusted, err = clientip.ParseTrusted(c.TrustedProxies); err != nil {
+		return c, err
+	}
+	if c.RelayCheckInterval, err = time.ParseDuration(*checkEvery); err != nil || c.RelayCheckInterval < time.Second {
+		return c, fmt.Errorf("relay check interval %q: want a duration of at least 1s, like 5m", *checkEvery)
+	}
+	if err := checkMetricsListen(c.MetricsListen, c.MetricsPublic); err != nil {
 		return c, err
 	}
 	if c.BlobLimit, err = strconv.ParseInt(blobLimit, 10, 64); err != nil || c.BlobLimit < 1 {
@@ -308,7 +319,8 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	// configured by address.
 	out := egress.New(egress.Options{AllowPrivate: cfg.Dev, Log: log, Allow: configuredAddr(cfg.PLCURL)})
 	httpClient := out.Client(egress.Use{Timeout: 15 * time.Second, MaxRedirects: 3, MaxBody: 16 << 20})
-	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log}
+	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log,
+		CheckInterval: cfg.RelayCheckInterval, Behind: eventsBehind(db)}
 	srv, err := xrpc.New(ctx, xrpc.Config{
 		Version:        version,
 		Hostname:       cfg.Hostname,
@@ -357,6 +369,11 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 
 	reload := make(chan struct{}, 1)
 	app.bind(cfg, srv, crawler, reload)
+	stopMetrics, err := app.serveMetrics(cfg, srv, crawler)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	mux := http.NewServeMux()
 	app.adminRoutes(mux)
 	mux.Handle("/xrpc/", srv.Handler())
@@ -450,6 +467,9 @@ func pruneEvents(ctx context.Context, db *store.DB, keep time.Duration, log *slo
 // reachable: asking bsky.network to crawl "localhost" only leaks a dev run.
 func crawlTargets(cfg config, log *slog.Logger) []string {
 	relays := splitList(cfg.Relays)
+	if len(relays) == 1 && strings.EqualFold(relays[0], relaysOff) {
+		return nil
+	}
 	if !isLocalHost(cfg.Hostname) {
 		return relays
 	}

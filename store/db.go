@@ -74,8 +74,12 @@ func Open(path string, opts Options) (*DB, error) {
 		FreelistType:    bolt.FreelistMapType,
 	})
 	if err != nil {
+		if err = inUse(path, err); errors.Is(err, ErrInUse) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	writePID(path)
 	err = bdb.Update(func(tx *bolt.Tx) error {
 		for _, name := range topBuckets() {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -86,6 +90,7 @@ func Open(path string, opts Options) (*DB, error) {
 	})
 	if err != nil {
 		bdb.Close()
+		removePID(path)
 		return nil, fmt.Errorf("store: create buckets: %w", err)
 	}
 	log := opts.Logger
@@ -121,6 +126,7 @@ func (db *DB) Close() error {
 	close(db.closed)
 	close(db.stop)
 	<-db.done
+	defer removePID(db.bolt.Path())
 	return db.bolt.Close()
 }
 

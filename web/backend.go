@@ -72,6 +72,7 @@ type Status struct {
 	Relays      []RelayStatus
 	History     []Sample
 	Mail        MailStatus
+	Disk        DiskStatus
 }
 
 // MailStatus is the state of the account mail.
@@ -91,13 +92,6 @@ type AccountStatus struct {
 	State     string
 	Records   int
 	RepoBytes int
-}
-
-// RelayStatus is the last requestCrawl outcome for one relay.
-type RelayStatus struct {
-	Relay   string
-	LastOK  time.Time
-	LastErr string
 }
 
 // Sample is one point of the history chart.

@@ -65,10 +65,16 @@ func writeError(w http.ResponseWriter, e *Error) {
 }
 
 // diskFull answers a write the store could not make for want of space. It
-// tells the owner what to do, since only they can fix it.
+// tells the owner what to do, since only they can fix it. The status is
+// 503 with Retry-After, not WebDAV's 507: clients know 503 as "this server,
+// for now", and retry a write later rather than report it as refused; the
+// store recovers by itself once space returns (nothing acknowledged is
+// lost, since a failed commit is rolled back whole).
 func diskFull() *Error {
-	return errorf(http.StatusInsufficientStorage, "InsufficientStorage",
+	e := errorf(http.StatusServiceUnavailable, "InsufficientStorage",
 		"The server's disk is full: free some space on the device that holds Hearth's data folder, then try again.")
+	e.Headers = map[string]string{"Retry-After": "60"}
+	return e
 }
 
 // asXRPC converts any handler error to an XRPC error; unknown errors become

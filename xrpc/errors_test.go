@@ -24,8 +24,8 @@ func TestAsXRPC(t *testing.T) {
 	}{
 		{"xrpc error", invalidRequest("no"), 400, "InvalidRequest", true},
 		{"unknown", errors.New("boom"), 500, "InternalServerError", false},
-		{"disk full", fmt.Errorf("store: put block: %w", enospc), 507, "InsufficientStorage", false},
-		{"disk full, bare", syscall.ENOSPC, 507, "InsufficientStorage", false},
+		{"disk full", fmt.Errorf("store: put block: %w", enospc), 503, "InsufficientStorage", false},
+		{"disk full, bare", syscall.ENOSPC, 503, "InsufficientStorage", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			xe, known := asXRPC(tc.err)
@@ -62,7 +62,10 @@ func TestDiskFullAnswersInsufficientStorage(t *testing.T) {
 		return fmt.Errorf("repo: write commit: %w", &fs.PathError{Op: "write", Path: "hearth.db", Err: syscall.ENOSPC})
 	})
 	r := e.post("dev.hearth.test.fill", "", "{}")
-	expectError(t, r, http.StatusInsufficientStorage, "InsufficientStorage")
+	expectError(t, r, http.StatusServiceUnavailable, "InsufficientStorage")
+	if ra := r.Header.Get("Retry-After"); ra == "" {
+		t.Error("no Retry-After on a full disk")
+	}
 	if msg := r.json(t)["message"]; !strings.Contains(fmt.Sprint(msg), "free some space") {
 		t.Fatalf("message %q does not say what to do", msg)
 	}

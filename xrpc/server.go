@@ -88,6 +88,7 @@ type Server struct {
 	firehose   *stream.Server
 	limits     *limiter
 	now        func() time.Time
+	metrics    Metrics
 
 	// inflight lets Shutdown wait for writes that have started.
 	inflight sync.WaitGroup
@@ -312,6 +313,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeError(sw, internal())
 				}
 			}
+			s.metrics.observe(r, sw.status, s.now().Sub(start))
 			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"dur_ms", float64(s.now().Sub(start).Microseconds())/1000, "ip", clientIP(r))
 			if p == http.ErrAbortHandler {

@@ -18,7 +18,10 @@ import (
 
 // Crawler asks relays to crawl this host: at start-up, and again when the
 // host has been active after an idle period, since relays drop hosts that
-// go quiet. Failures back off exponentially and are never fatal.
+// go quiet. It also asks each relay, every CheckInterval, how it sees this
+// host (getHostStatus, see hoststatus.go), and asks again when the relay
+// reports it idle or offline, or lags behind for two checks in a row.
+// Failures back off exponentially and are never fatal.
 type Crawler struct {
 	Hostname string
 	Relays   []string // "bsky.network", or a URL with scheme (http only in dev)
@@ -30,6 +33,16 @@ type Crawler struct {
 	Idle time.Duration
 	// MinInterval is the least time between two requests to one relay.
 	MinInterval time.Duration
+	// CheckInterval is how often each relay is asked for this host's
+	// status (default 5 minutes).
+	CheckInterval time.Duration
+	// LagThreshold is how many events a relay may be behind before two
+	// checks in a row make Hearth ask it to crawl again (default 50).
+	LagThreshold int
+	// Behind counts this host's events after seq, stopping at limit, and
+	// gives the time of the first of them: what a relay at seq lacks. Nil
+	// leaves the relays' lag unchecked.
+	Behind func(seq int64, limit int) (n int, first time.Time)
 
 	mu     sync.Mutex
 	state  map[string]*RelayStatus
@@ -38,12 +51,21 @@ type Crawler struct {
 
 // RelayStatus is the last outcome for a relay, for the status page.
 type RelayStatus struct {
-	Relay    string
+	Relay string
+	// The last requestCrawl: when, its outcome, and why it was sent.
 	LastTry  time.Time
 	LastOK   time.Time
 	LastErr  string
 	Failures int
+	Reason   AskReason
 	next     time.Time
+
+	// The last getHostStatus: when, and what the relay said.
+	Check
+	checkFails int
+	nextCheck  time.Time
+	lagChecks  int // checks in a row that found the relay too far behind
+	unmended   int // requests sent since the relay last looked healthy
 }
 
 // Poke records activity (a new event), so an idle relay is asked again.
@@ -70,7 +92,11 @@ func (c *Crawler) Status() []RelayStatus {
 
 // Run requests crawls until ctx ends.
 func (c *Crawler) Run(ctx context.Context) {
-	tick := time.NewTicker(5 * time.Second)
+	c.mu.Lock()
+	c.defaults()
+	every := min(5*time.Second, c.CheckInterval)
+	c.mu.Unlock()
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		c.round(ctx, time.Now())
@@ -89,6 +115,12 @@ func (c *Crawler) defaults() {
 	if c.MinInterval <= 0 {
 		c.MinInterval = time.Minute
 	}
+	if c.CheckInterval <= 0 {
+		c.CheckInterval = 5 * time.Minute
+	}
+	if c.LagThreshold <= 0 {
+		c.LagThreshold = 50
+	}
 	if c.HTTP == nil {
 		c.HTTP = egress.New(egress.Options{Log: c.Log}).Client(egress.Use{Timeout: 20 * time.Second, MaxRedirects: 3})
 	}
@@ -105,26 +137,37 @@ func (c *Crawler) round(ctx context.Context, now time.Time) {
 	c.defaults()
 	active := c.active
 	c.active = false
-	var due []string
+	type job struct {
+		relay  string
+		reason AskReason
+	}
+	var due []job
+	var checks []string
 	for _, r := range c.Relays {
 		s := c.state[r]
 		switch {
 		case s == nil:
 			c.state[r] = &RelayStatus{Relay: r}
-			due = append(due, r)
+			due = append(due, job{r, AskStart})
 		case now.Before(s.next) || now.Sub(s.LastTry) < c.MinInterval:
 		case s.Failures > 0:
-			due = append(due, r)
+			due = append(due, job{r, s.Reason})
 		case active && now.Sub(s.LastOK) > c.Idle:
-			due = append(due, r)
+			due = append(due, job{r, AskActivity})
+		}
+		if s == nil || !now.Before(s.nextCheck) {
+			checks = append(checks, r)
 		}
 	}
 	if len(due) == 0 && active {
 		c.active = true // keep the activity for when a relay comes due
 	}
 	c.mu.Unlock()
-	for _, r := range due {
-		c.ask(ctx, r, now)
+	for _, j := range due {
+		c.ask(ctx, j.relay, now, j.reason)
+	}
+	for _, r := range checks {
+		c.check(ctx, r, now)
 	}
 }
 
@@ -152,13 +195,13 @@ func (c *Crawler) CrawlNow(ctx context.Context, relays ...string) map[string]err
 	c.mu.Unlock()
 	out := make(map[string]error, len(relays))
 	for _, r := range relays {
-		out[r] = c.ask(ctx, r, time.Now())
+		out[r] = c.ask(ctx, r, time.Now(), AskOwner)
 	}
 	return out
 }
 
 // ask sends one request to relay and records its outcome.
-func (c *Crawler) ask(ctx context.Context, r string, now time.Time) error {
+func (c *Crawler) ask(ctx context.Context, r string, now time.Time, why AskReason) error {
 	err := c.request(ctx, r)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -167,7 +210,7 @@ func (c *Crawler) ask(ctx context.Context, r string, now time.Time) error {
 		s = &RelayStatus{Relay: r}
 		c.state[r] = s
 	}
-	s.LastTry = now
+	s.LastTry, s.Reason = now, why
 	if err != nil {
 		s.Failures++
 		s.LastErr = err.Error()
@@ -176,7 +219,7 @@ func (c *Crawler) ask(ctx context.Context, r string, now time.Time) error {
 		c.Log.Warn("requestCrawl failed", "relay", r, "err", err, "retry_in", backoff)
 	} else {
 		s.Failures, s.LastErr, s.LastOK = 0, "", now
-		c.Log.Info("requestCrawl sent", "relay", r)
+		c.Log.Info("requestCrawl sent", "relay", r, "reason", string(why))
 	}
 	return err
 }

@@ -49,6 +49,7 @@ type Server struct {
 
 	cache frameCache
 	subs  atomic.Int64
+	pos   positions // each subscriber's last sent seq, for Lags
 
 	// slotMu guards the subscriber slots the caps count: taken before the
 	// upgrade, so that a refusal is a plain HTTP answer.
@@ -348,6 +349,8 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 		last = first - 1
 	}
 	live := cursor < 0
+	sent := s.pos.add(last)
+	defer s.pos.remove(sent)
 	ping := time.NewTicker(s.opts.PingInterval)
 	defer ping.Stop()
 	for {
@@ -392,6 +395,7 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 				return err
 			}
 			last = ev.seq
+			sent.Store(last)
 		}
 	}
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"time"
+
+	"github.com/hearth-pds/hearth/store"
+	"github.com/hearth-pds/hearth/web"
+	"github.com/hearth-pds/hearth/xrpc/stream"
+)
+
+// relaysOff is the HEARTH_RELAYS value that turns crawling off. A variable
+// set but empty means the same (see getenv), unlike one left unset, which
+// keeps the default relay.
+const relaysOff = "none"
+
+// defaultCheckInterval is how often a relay is asked how it sees this host.
+const defaultCheckInterval = 5 * time.Minute
+
+// getenv is os.Getenv, except that HEARTH_RELAYS set to nothing reads as
+// relaysOff: the settings read "" as "not given", and an empty relay list
+// is a choice.
+func getenv(name string) string {
+	v, set := os.LookupEnv(name)
+	if name == "HEARTH_RELAYS" && set && v == "" {
+		return relaysOff
+	}
+	return v
+}
+
+// durationFlag declares a duration setting read as text, so that loadConfig
+// can word its own error.
+func durationFlag(fs *flag.FlagSet, getenv func(string) string, name, env, def, usage string) *string {
+	v := def
+	if e := getenv(env); e != "" {
+		v = e
+	}
+	fs.Func(name, usage+" (default "+def+") ($"+env+")", func(s string) error { v = s; return nil })
+	return &v
+}
+
+// eventsBehind counts this host's events after seq, up to limit, for the
+// crawler's lag check: sequence numbers have gaps (they jump to the clock
+// at each start), so the difference of two seqs is not a count.
+func eventsBehind(db *store.DB) func(seq int64, limit int) (int, time.Time) {
+	return func(seq int64, limit int) (n int, first time.Time) {
+		db.View(func(tx *store.Tx) error {
+			return tx.Events(seq, func(ev store.Event) error {
+				if n == 0 {
+					first = ev.Time
+				}
+				if n++; n >= limit {
+					return store.ErrStop
+				}
+				return nil
+			})
+		})
+		return n, first
+	}
+}
+
+// webRelays is the crawler's state for the pages.
+func webRelays(in []stream.RelayStatus) []web.RelayStatus {
+	out := make([]web.RelayStatus, 0, len(in))
+	for _, r := range in {
+		out = append(out, web.RelayStatus{
+			Relay: r.Relay, LastOK: r.LastOK, LastErr: r.LastErr, LastTry: r.LastTry, Reason: string(r.Reason),
+			Checked: r.Checked, CheckErr: r.CheckErr, State: string(r.State), Answer: r.Answer, Seq: r.Seq,
+			Behind: r.Behind, Missing: r.Missing, AnsweredAt: r.AnsweredAt,
+		})
+	}
+	return out
+}
