@@ -16,6 +16,7 @@ import (
 
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/auth"
+	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
@@ -23,6 +24,7 @@ import (
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
+	"github.com/hearth-pds/hearth/xrpc/oauth"
 	"github.com/hearth-pds/hearth/xrpc/stream"
 )
 
@@ -64,6 +66,8 @@ type Config struct {
 	MaxSubscribers, MaxSubscribersPerIP int
 	// PasswordHashing may be set by tests to a cheaper hash.
 	HashPassword func(string) (string, error)
+	// OAuth turns the authorization server on (HEARTH_OAUTH).
+	OAuth bool
 }
 
 // Server serves XRPC. Create it with New.
@@ -87,6 +91,7 @@ type Server struct {
 	firehose   *stream.Server
 	limits     *limiter
 	now        func() time.Time
+	oauth      *oauth.Server // nil when OAuth is off
 
 	// inflight lets Shutdown wait for writes that have started.
 	inflight sync.WaitGroup
@@ -105,6 +110,9 @@ type Deps struct {
 	OnEvent func()
 	// Mailer queues account mail; nil means no mail server.
 	Mailer account.Mailer
+	// Egress makes the guarded clients (OAuth client metadata); nil: a
+	// factory of the server's own.
+	Egress *egress.Factory
 }
 
 // New builds a server, creating the server secrets (JWT secret, PLC
@@ -165,6 +173,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		Now: func() time.Time { return s.now() },
 	})
 	s.routes()
+	if err := s.setupOAuth(ctx, d); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -263,6 +274,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/xrpc/{nsid}", s.serveXRPC)
 	mux.HandleFunc("GET /.well-known/atproto-did", s.serveAtprotoDID)
 	mux.HandleFunc("GET /.well-known/did.json", s.serveDIDJSON)
+	s.oauthRoutes(mux)
 	return s.middleware(mux)
 }
 
@@ -378,6 +390,9 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
 	if tok, has := bearer(r); err != nil && has && m.auth == authAccessOrService {
 		a, err = s.serviceCaller(r, tok, nsid)
 	}
+	if err == nil {
+		err = s.allowMethod(a, r, nsid)
+	}
 	if err == nil && a != nil && a.Takendown && !m.takendown {
 		err = errorf(http.StatusUnauthorized, "AccountTakedown", "Account has been taken down")
 	}
@@ -386,6 +401,7 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
 		writeError(w, xe)
 		return
 	}
+	r = withAuth(r, a)
 	if m.kind == procedure {
 		r.Body = http.MaxBytesReader(w, r.Body, m.limit)
 		s.inflight.Add(1)
