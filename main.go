@@ -49,6 +49,8 @@ type config struct {
 	BlobLimit                                                int64
 	MaxConns, MaxConnsPerIP                                  int
 	MaxSubscribers, MaxSubscribersPerIP                      int
+	// OAuth serves the OAuth authorization server (oauth.go).
+	OAuth bool
 	// explicit names the settings given by flag or environment; those
 	// override what the setup wizard stored.
 	explicit map[string]bool
@@ -110,6 +112,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	str(&c.Relays, "relays", "HEARTH_RELAYS", "bsky.network", "comma list of relay hosts to ask to crawl")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
 	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
+	boolean(&c.OAuth, "oauth", "HEARTH_OAUTH", false, "serve OAuth sign-in for apps (/oauth/*)")
 	var envErr error
 	count := func(p *int, name, env string, def int, usage string) {
 		if v := getenv(env); v != "" {
@@ -296,6 +299,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		InviteRequired: cfg.InviteRequired,
 		Dev:            cfg.Dev,
 		NoRateLimits:   !cfg.RateLimits,
+		OAuth:          cfg.OAuth,
 		BlobLimit:      cfg.BlobLimit,
 		AppView:        cfg.AppView,
 		Chat:           cfg.Chat,
@@ -314,6 +318,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, Egress: out, Dev: cfg.Dev},
 		OnEvent:  crawler.Poke,
 		Mailer:   &mail.Outbox{Sender: app.mail, Hostname: cfg.Hostname, PublicURL: cfg.PublicURL},
+		Egress:   out,
 	})
 	if err != nil {
 		return err
@@ -335,6 +340,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	mux.Handle("/xrpc/", srv.Handler())
 	mux.Handle("/.well-known/", srv.Handler())
 	mux.Handle("/", pages)
+	oauthRoutes(mux, srv, pages)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
