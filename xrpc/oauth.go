@@ -218,3 +218,14 @@ func authOf(r *http.Request) *Auth {
 	a, _ := r.Context().Value(authKey{}).(*Auth)
 	return a
 }
+
+// hideEmail drops the email from a session view unless the caller may
+// read it (an OAuth session needs account:email or transition:email).
+func hideEmail(s *Server, a *Auth, v map[string]any) map[string]any {
+	if s.allow(a, oauth.Need{Resource: oauth.ResAccount, Attr: "email", Action: "read"}) != nil {
+		delete(v, "email")
+		delete(v, "emailConfirmed")
+		delete(v, "emailAuthFactor")
+	}
+	return v
+}

@@ -21,8 +21,8 @@ func TestOAuthFlowLikeOnly(t *testing.T) {
 	expectError(t, c.xrpc("POST", "com.atproto.repo.createRecord", postRecord(alice.DID)), 403, "ScopeMissingError")
 	expectError(t, c.xrpc("POST", "com.atproto.server.createAppPassword", map[string]any{"name": "x"}), 403, "ScopeMissingError")
 	expectError(t, c.xrpc("GET", "app.bsky.feed.getTimeline", nil), 403, "ScopeMissingError")
-	if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 {
-		t.Fatalf("getSession: %d %s", r.Status, r.Body)
+	if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 || r.json(t)["email"] != nil {
+		t.Fatalf("getSession (no email without account:email): %d %s", r.Status, r.Body)
 	}
 	// A DPoP-bound token sent as Bearer.
 	expectError(t, e.get("com.atproto.server.getSession", c.access, ""), 400, "InvalidToken")
