@@ -60,6 +60,8 @@ type config struct {
 	TrustedProxies                                                          string
 	trusted                                                                 *clientip.Trusted
 	acmeRoots                                                               *x509.CertPool // tests: the test CA's roots
+	// OAuth serves the OAuth authorization server (oauth.go).
+	OAuth bool
 	// explicit names the settings given by flag or environment; those
 	// override what the setup wizard stored.
 	explicit map[string]bool
@@ -131,6 +133,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	boolean(&c.MetricsPublic, "metrics-public", "HEARTH_METRICS_PUBLIC", false, "let the metrics listener take a non-loopback address")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
 	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
+	boolean(&c.OAuth, "oauth", "HEARTH_OAUTH", false, "serve OAuth sign-in for apps (/oauth/*)")
 	var envErr error
 	count := func(p *int, name, env string, def int, usage string) {
 		if v := getenv(env); v != "" {
@@ -331,6 +334,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		InviteRequired: cfg.InviteRequired,
 		Dev:            cfg.Dev,
 		NoRateLimits:   !cfg.RateLimits,
+		OAuth:          cfg.OAuth,
 		BlobLimit:      cfg.BlobLimit,
 		AppView:        cfg.AppView,
 		Chat:           cfg.Chat,
@@ -349,6 +353,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		Resolver: &resolve.Resolver{PLCURL: cfg.PLCURL, Egress: out, Dev: cfg.Dev},
 		OnEvent:  crawler.Poke,
 		Mailer:   &mail.Outbox{Sender: app.mail, Hostname: cfg.Hostname, PublicURL: cfg.PublicURL},
+		Egress:   out,
 	})
 	if err != nil {
 		return err
@@ -380,6 +385,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	mux.Handle("/.well-known/", srv.Handler())
 	mux.Handle("/", pages)
 	mux.Handle("GET /tls-check", tlsCheck(db, cfg))
+	oauthRoutes(mux, srv, pages)
 	handler := cfg.trusted.Middleware(mux)
 
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -266,9 +266,10 @@ func (tx *Tx) SetMeta(name string, value []byte) error {
 
 // topBuckets are the top-level buckets, all created at Open.
 func topBuckets() [][]byte {
-	return [][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
+	return append([][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
 		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens, bucketSubjects,
-		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), []byte("blobmissing"), bucketOutbox, bucketMoves, bucketCerts}
+		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), []byte("blobmissing"), bucketOutbox, bucketMoves, bucketCerts},
+		oauthBuckets()...)
 }
 
 // DeleteMeta removes name from the meta bucket.

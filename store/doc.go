@@ -41,6 +41,16 @@
 //	                          "acme_account+key" the ACME account key, "<domain>" the
 //	                          certificate chain and its private key, PEM; autocert names
 //	                          the keys, and an ECDSA certificate's key has no suffix
+//	oauthreq/<id>             OAuthRequest (JSON): a pushed authorization request (PAR), its
+//	                          client, redirect, scope, PKCE challenge and DPoP key thumbprint;
+//	                          once approved, the account's DID (package xrpc/oauth)
+//	oauthcode/<sha256(code)>  request id: a one-time authorization code, deleted when used
+//	oauthgrant/<id>           OAuthGrant (JSON): one app's session on one account — scope,
+//	                          DPoP key thumbprint, hard end, key of the live refresh token
+//	oauthrefresh/<sha256(rt)> grant id: the one live refresh token of each grant (hex keys)
+//	oauthgrantof/<did>‖0x00‖<id> empty: the grants of an account ("Connected apps")
+//	oauthpkce/<sha256(cc)>    unix seconds (8 bytes): a code_challenge seen, refused if reused
+//	oauthremember/<did>‖0x00‖<client_id> scope an account approved and asked to remember
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that

@@ -32,6 +32,9 @@ type accountView struct {
 	NewEmail       string
 	TwoFactorOn    bool // the switch asked for at the two-factor step
 	RecoveryKeys   []string
+	// Apps are the connected OAuth apps; OAuthOn says to show the list.
+	Apps    []ConnectedApp
+	OAuthOn bool
 
 	// signOutOthers ends the account's sign-ins in other browsers (after a
 	// password change).
@@ -123,6 +126,7 @@ func (p *Pages) showAccount(w http.ResponseWriter, s *session, svc *account.Serv
 	}
 	v.AppPasswords, _ = svc.AppPasswords(did)
 	v.RecoveryKeys, _ = svc.RecoveryKeys(context.Background(), did)
+	v.Apps, v.OAuthOn = p.connectedApps(did)
 	p.render(w, "account.html", v)
 }
 

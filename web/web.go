@@ -96,6 +96,7 @@ func (p *Pages) Handler() http.Handler {
 	p.adminRoutes(mux)
 	p.accountRoutes(mux)
 	p.moveRoutes(mux)
+	p.oauthRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)

@@ -109,7 +109,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, a *Auth) err
 	if err != nil {
 		return err
 	}
-	return ok(w, s.sessionView(acct, nil))
+	return ok(w, hideEmail(s, a, s.sessionView(acct, nil)))
 }
 
 func (s *Server) refreshSession(w http.ResponseWriter, r *http.Request, a *Auth) error {

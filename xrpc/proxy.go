@@ -110,6 +110,10 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, nsid string) {
 		fail(err)
 		return
 	}
+	if err := s.allow(a, s.proxyNeed(r, nsid)); err != nil {
+		fail(err)
+		return
+	}
 	acct, err := s.loadAccount(a.DID)
 	if err != nil {
 		fail(err)

@@ -143,6 +143,9 @@ func parseSwap(s *string, what string) (*cid.CID, error) {
 // With upsert, an Update of a record that does not exist becomes a Create
 // (putRecord); the decision is made inside the transaction.
 func (s *Server) commitWrite(r *http.Request, acct *store.Account, ops []repo.Op, swapCommit *cid.CID, upsert bool) (*repo.Commit, error) {
+	if err := s.allowOps(authOf(r), ops); err != nil {
+		return nil, err
+	}
 	key, err := keys.ParsePrivateString(acct.SigningKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing key of %s: %w", acct.DID, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/clientip"
+	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
@@ -24,6 +25,7 @@ import (
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
+	"github.com/hearth-pds/hearth/xrpc/oauth"
 	"github.com/hearth-pds/hearth/xrpc/stream"
 )
 
@@ -65,6 +67,8 @@ type Config struct {
 	MaxSubscribers, MaxSubscribersPerIP int
 	// PasswordHashing may be set by tests to a cheaper hash.
 	HashPassword func(string) (string, error)
+	// OAuth turns the authorization server on (HEARTH_OAUTH).
+	OAuth bool
 }
 
 // Server serves XRPC. Create it with New.
@@ -89,6 +93,7 @@ type Server struct {
 	limits     *limiter
 	now        func() time.Time
 	metrics    Metrics
+	oauth      *oauth.Server // nil when OAuth is off
 
 	// inflight lets Shutdown wait for writes that have started.
 	inflight sync.WaitGroup
@@ -107,6 +112,9 @@ type Deps struct {
 	OnEvent func()
 	// Mailer queues account mail; nil means no mail server.
 	Mailer account.Mailer
+	// Egress makes the guarded clients (OAuth client metadata); nil: a
+	// factory of the server's own.
+	Egress *egress.Factory
 }
 
 // New builds a server, creating the server secrets (JWT secret, PLC
@@ -167,6 +175,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		Now: func() time.Time { return s.now() },
 	})
 	s.routes()
+	if err := s.setupOAuth(ctx, d); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -265,6 +276,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/xrpc/{nsid}", s.serveXRPC)
 	mux.HandleFunc("GET /.well-known/atproto-did", s.serveAtprotoDID)
 	mux.HandleFunc("GET /.well-known/did.json", s.serveDIDJSON)
+	s.oauthRoutes(mux)
 	return s.middleware(mux)
 }
 
@@ -381,6 +393,9 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
 	if tok, has := bearer(r); err != nil && has && m.auth == authAccessOrService {
 		a, err = s.serviceCaller(r, tok, nsid)
 	}
+	if err == nil {
+		err = s.allowMethod(a, r, nsid)
+	}
 	if err == nil && a != nil && a.Takendown && !m.takendown {
 		err = errorf(http.StatusUnauthorized, "AccountTakedown", "Account has been taken down")
 	}
@@ -389,6 +404,7 @@ func (s *Server) serveXRPC(w http.ResponseWriter, r *http.Request) {
 		writeError(w, xe)
 		return
 	}
+	r = withAuth(r, a)
 	if m.kind == procedure {
 		r.Body = http.MaxBytesReader(w, r.Body, m.limit)
 		s.inflight.Add(1)

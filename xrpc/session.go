@@ -8,6 +8,7 @@ import (
 
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/store"
+	"github.com/hearth-pds/hearth/xrpc/oauth"
 )
 
 // Auth is the authenticated caller of a request.
@@ -22,6 +23,8 @@ type Auth struct {
 	// Takendown marks the narrow session of a taken-down account, which
 	// only the methods marked for it accept.
 	Takendown bool
+	// OAuth is what an OAuth session's scope grants (nil: not OAuth).
+	OAuth *oauth.Permissions
 }
 
 // AppPassword reports whether the session came from an app password.
@@ -54,8 +57,16 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 		}
 		return a, nil
 	}
+	if a, err, handled := s.oauthCaller(r, level); handled {
+		return a, err
+	}
 	var err error
 	tok, has := bearer(r)
+	if has {
+		if err := s.bearerOAuth(tok); err != nil {
+			return nil, err
+		}
+	}
 	if !has {
 		if level == authOptional {
 			return nil, nil

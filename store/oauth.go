@@ -1,0 +1,243 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The OAuth authorization server's state (package xrpc/oauth). Every key
+// that stands for a secret (a code, a refresh token) is its SHA-256, never
+// the secret itself, so a copy of the file grants nothing.
+var (
+	bucketOAuthRequests = []byte("oauthreq")      // request id → OAuthRequest (JSON)
+	bucketOAuthCodes    = []byte("oauthcode")     // sha256(code) → request id
+	bucketOAuthGrants   = []byte("oauthgrant")    // grant id → OAuthGrant (JSON)
+	bucketOAuthRefresh  = []byte("oauthrefresh")  // sha256(refresh token) → grant id
+	bucketOAuthGrantsOf = []byte("oauthgrantof")  // did ‖ 0x00 ‖ grant id → empty
+	bucketOAuthPKCE     = []byte("oauthpkce")     // sha256(code_challenge) → unix seconds of expiry
+	bucketOAuthConsent  = []byte("oauthremember") // did ‖ 0x00 ‖ client_id → remembered scope
+)
+
+func oauthBuckets() [][]byte {
+	return [][]byte{bucketOAuthRequests, bucketOAuthCodes, bucketOAuthGrants, bucketOAuthRefresh,
+		bucketOAuthGrantsOf, bucketOAuthPKCE, bucketOAuthConsent}
+}
+
+// OAuthRequest is a pushed authorization request, from PAR until its code
+// is exchanged (or it expires).
+type OAuthRequest struct {
+	ID            string    `json:"id"`
+	ClientID      string    `json:"clientId"`
+	ClientAuth    string    `json:"clientAuth"` // "none" or "private_key_jwt"
+	RedirectURI   string    `json:"redirectUri"`
+	Scope         string    `json:"scope"`
+	State         string    `json:"state,omitempty"`
+	ResponseMode  string    `json:"responseMode,omitempty"`
+	CodeChallenge string    `json:"codeChallenge"`
+	JKT           string    `json:"jkt"` // thumbprint of the DPoP key it is bound to
+	LoginHint     string    `json:"loginHint,omitempty"`
+	ExpiresAt     time.Time `json:"expiresAt"`
+	// Set when the account holder approves.
+	DID           string    `json:"did,omitempty"`
+	CodeHash      string    `json:"codeHash,omitempty"`
+	CodeExpiresAt time.Time `json:"codeExpiresAt,omitzero"`
+	// GrantID is set once the code was exchanged: a second exchange ends
+	// that grant.
+	GrantID string `json:"grantId,omitempty"`
+}
+
+// OAuthGrant is one app's access to one account: the session that its
+// refresh tokens continue and its access tokens name.
+type OAuthGrant struct {
+	ID          string    `json:"id"`
+	DID         string    `json:"did"`
+	ClientID    string    `json:"clientId"`
+	ClientName  string    `json:"clientName,omitempty"`
+	ClientAuth  string    `json:"clientAuth"`
+	Scope       string    `json:"scope"`
+	JKT         string    `json:"jkt"`
+	CreatedAt   time.Time `json:"createdAt"`
+	ExpiresAt   time.Time `json:"expiresAt"` // the session's hard end
+	RefreshedAt time.Time `json:"refreshedAt"`
+	// Refresh is the key (sha256, hex) of the one live refresh token.
+	Refresh string `json:"refresh"`
+}
+
+// OAuthRequest loads the pushed request id.
+func (tx *Tx) OAuthRequest(id string) (*OAuthRequest, error) {
+	var r OAuthRequest
+	if err := getJSON(tx.bucket(bucketOAuthRequests), []byte(id), &r); err != nil {
+		return nil, fmt.Errorf("oauth request: %w", err)
+	}
+	return &r, nil
+}
+
+// PutOAuthRequest stores r.
+func (tx *Tx) PutOAuthRequest(r *OAuthRequest) error {
+	return putJSON(tx.bucket(bucketOAuthRequests), []byte(r.ID), r)
+}
+
+// DeleteOAuthRequest removes the request id and its code, if any.
+func (tx *Tx) DeleteOAuthRequest(id string) error {
+	if r, err := tx.OAuthRequest(id); err == nil && r.CodeHash != "" {
+		if err := tx.bucket(bucketOAuthCodes).Delete([]byte(r.CodeHash)); err != nil {
+			return err
+		}
+	}
+	return tx.bucket(bucketOAuthRequests).Delete([]byte(id))
+}
+
+// PutOAuthCode indexes a code (by its hash) to its request.
+func (tx *Tx) PutOAuthCode(codeHash, requestID string) error {
+	return tx.bucket(bucketOAuthCodes).Put([]byte(codeHash), []byte(requestID))
+}
+
+// OAuthCode returns the request id of a code. The code stays until its
+// request goes, so that a second use is recognised as one.
+func (tx *Tx) OAuthCode(codeHash string) (string, error) {
+	v := tx.bucket(bucketOAuthCodes).Get([]byte(codeHash))
+	if v == nil {
+		return "", fmt.Errorf("oauth code: %w", ErrNotFound)
+	}
+	return string(v), nil
+}
+
+// UseOAuthChallenge records a PKCE challenge (by its hash) until expires,
+// and fails with ErrExists if it was seen before.
+func (tx *Tx) UseOAuthChallenge(hash string, expires time.Time) error {
+	b := tx.bucket(bucketOAuthPKCE)
+	if b.Get([]byte(hash)) != nil {
+		return fmt.Errorf("code challenge: %w", ErrExists)
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(expires.Unix()))
+	return b.Put([]byte(hash), v[:])
+}
+
+// OAuthGrant loads the grant id.
+func (tx *Tx) OAuthGrant(id string) (*OAuthGrant, error) {
+	var g OAuthGrant
+	if err := getJSON(tx.bucket(bucketOAuthGrants), []byte(id), &g); err != nil {
+		return nil, fmt.Errorf("oauth grant: %w", err)
+	}
+	return &g, nil
+}
+
+// PutOAuthGrant stores g, moving its refresh-token index from old (the
+// previous refresh key, "" for a new grant) to g.Refresh.
+func (tx *Tx) PutOAuthGrant(g *OAuthGrant, old string) error {
+	rb := tx.bucket(bucketOAuthRefresh)
+	if old != "" {
+		if err := rb.Delete([]byte(old)); err != nil {
+			return err
+		}
+	}
+	if err := rb.Put([]byte(g.Refresh), []byte(g.ID)); err != nil {
+		return err
+	}
+	if err := tx.bucket(bucketOAuthGrantsOf).Put(grantOfKey(g.DID, g.ID), nil); err != nil {
+		return err
+	}
+	return putJSON(tx.bucket(bucketOAuthGrants), []byte(g.ID), g)
+}
+
+// OAuthGrantByRefresh finds the grant whose live refresh token has key.
+func (tx *Tx) OAuthGrantByRefresh(key string) (*OAuthGrant, error) {
+	v := tx.bucket(bucketOAuthRefresh).Get([]byte(key))
+	if v == nil {
+		return nil, fmt.Errorf("oauth refresh token: %w", ErrNotFound)
+	}
+	return tx.OAuthGrant(string(v))
+}
+
+// DeleteOAuthGrant ends the grant id and its refresh token.
+func (tx *Tx) DeleteOAuthGrant(id string) error {
+	g, err := tx.OAuthGrant(id)
+	if err != nil {
+		return err
+	}
+	if err := tx.bucket(bucketOAuthRefresh).Delete([]byte(g.Refresh)); err != nil {
+		return err
+	}
+	if err := tx.bucket(bucketOAuthGrantsOf).Delete(grantOfKey(g.DID, g.ID)); err != nil {
+		return err
+	}
+	return tx.bucket(bucketOAuthGrants).Delete([]byte(id))
+}
+
+// OAuthGrantsOf lists the grants of did, in id order.
+func (tx *Tx) OAuthGrantsOf(did string) ([]OAuthGrant, error) {
+	var out []OAuthGrant
+	prefix := append([]byte(did), 0)
+	c := tx.bucket(bucketOAuthGrantsOf).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		g, err := tx.OAuthGrant(string(k[len(prefix):]))
+		if err != nil {
+			continue // index ahead of a deletion: skip it
+		}
+		out = append(out, *g)
+	}
+	return out, nil
+}
+
+func grantOfKey(did, id string) []byte { return append(append([]byte(did), 0), id...) }
+
+// RememberOAuthConsent keeps that did approved scope for clientID.
+func (tx *Tx) RememberOAuthConsent(did, clientID, scope string) error {
+	return tx.bucket(bucketOAuthConsent).Put(grantOfKey(did, clientID), []byte(scope))
+}
+
+// OAuthConsent is the scope did approved for clientID and asked to be
+// remembered, or "".
+func (tx *Tx) OAuthConsent(did, clientID string) string {
+	return string(tx.bucket(bucketOAuthConsent).Get(grantOfKey(did, clientID)))
+}
+
+// ForgetOAuthConsent drops the remembered consent of did for clientID.
+func (tx *Tx) ForgetOAuthConsent(did, clientID string) error {
+	return tx.bucket(bucketOAuthConsent).Delete(grantOfKey(did, clientID))
+}
+
+// SweepOAuth deletes expired requests, grants and challenges.
+func (tx *Tx) SweepOAuth(now time.Time) error {
+	var reqs, grants, pkce [][]byte
+	tx.bucket(bucketOAuthRequests).ForEach(func(k, v []byte) error {
+		var r OAuthRequest
+		if json.Unmarshal(v, &r) != nil || now.After(r.ExpiresAt) {
+			reqs = append(reqs, bytes.Clone(k))
+		}
+		return nil
+	})
+	tx.bucket(bucketOAuthGrants).ForEach(func(k, v []byte) error {
+		var g OAuthGrant
+		if json.Unmarshal(v, &g) != nil || now.After(g.ExpiresAt) {
+			grants = append(grants, bytes.Clone(k))
+		}
+		return nil
+	})
+	tx.bucket(bucketOAuthPKCE).ForEach(func(k, v []byte) error {
+		if len(v) != 8 || now.Unix() > int64(binary.BigEndian.Uint64(v)) {
+			pkce = append(pkce, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range reqs {
+		if err := tx.DeleteOAuthRequest(string(k)); err != nil {
+			return err
+		}
+	}
+	for _, k := range grants {
+		if err := tx.DeleteOAuthGrant(string(k)); err != nil {
+			return err
+		}
+	}
+	for _, k := range pkce {
+		if err := tx.bucket(bucketOAuthPKCE).Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

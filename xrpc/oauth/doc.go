@@ -1,0 +1,30 @@
+// Package oauth makes Hearth an OAuth authorization server for atproto
+// apps, and holds the token check its resource server (package xrpc)
+// applies to every route and the proxy.
+//
+// What lives where:
+//
+//   - server.go: the metadata documents, /oauth/jwks, lifetimes, the key
+//     that signs access tokens (meta "oauth-signing-key", P-256).
+//   - par.go, authorize.go, token.go: pushed authorization requests (PKCE
+//     S256 only, each code_challenge once), the page-facing calls Pending,
+//     Approve and Deny (package web shows the sign-in and consent), the
+//     token endpoint (one-time codes, rotating refresh tokens) and
+//     revocation, which ends the whole grant whichever token it names.
+//   - dpop.go: DPoP proofs (ES256 only; typ, jwk, htm, htu against the
+//     public URL, iat window, jti replay cache, ath) and server nonces.
+//   - client.go, clientauth.go: client metadata fetched from the client_id
+//     URL through the guarded egress client (no redirects, 64 KiB, 5 s),
+//     validated and cached; loopback development clients; private_key_jwt.
+//   - scope.go, allow.go: scopes parsed into Permissions (data), include:
+//     permission sets resolved from the embedded lexicons (a set grants
+//     only within its own namespace; unknown entries are ignored), and
+//     Allows, the one rule every call is checked against.
+//
+// Access tokens are ES256 JWTs (typ at+jwt) whose cnf.jkt binds them to
+// the client's DPoP key and whose jti names their grant; the resource
+// server looks the grant up at each call, so a revocation is immediate.
+// All state lives in the bbolt file (store/oauth.go, store/doc.go) but the
+// DPoP replay cache and the nonce key, which are in memory: a restart
+// changes the nonce key, so no proof made before it verifies after it.
+package oauth

@@ -1,0 +1,196 @@
+package xrpc
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+const likeOnly = "atproto repo:app.bsky.feed.like?action=create"
+
+func TestOAuthFlowLikeOnly(t *testing.T) {
+	e := oauthEnv(t)
+	alice := e.createAccount("alice")
+	c := newDPoPClient(e, likeOnly)
+	c.signIn(alice, likeOnly)
+
+	if r := c.xrpc("POST", "com.atproto.repo.createRecord", likeRecord(alice.DID)); r.Status != 200 {
+		t.Fatalf("like: %d %s", r.Status, r.Body)
+	}
+	expectError(t, c.xrpc("POST", "com.atproto.repo.createRecord", postRecord(alice.DID)), 403, "ScopeMissingError")
+	expectError(t, c.xrpc("POST", "com.atproto.server.createAppPassword", map[string]any{"name": "x"}), 403, "ScopeMissingError")
+	expectError(t, c.xrpc("GET", "app.bsky.feed.getTimeline", nil), 403, "ScopeMissingError")
+	if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 || r.json(t)["email"] != nil {
+		t.Fatalf("getSession (no email without account:email): %d %s", r.Status, r.Body)
+	}
+	// A DPoP-bound token sent as Bearer.
+	expectError(t, e.get("com.atproto.server.getSession", c.access, ""), 400, "InvalidToken")
+}
+
+func TestOAuthPermissionSetAndGeneric(t *testing.T) {
+	e := oauthEnv(t)
+	bob := e.createAccount("bob")
+	const posts = "atproto include:app.bsky.authCreatePosts"
+	c := newDPoPClient(e, posts)
+	c.signIn(bob, posts)
+	if r := c.xrpc("POST", "com.atproto.repo.createRecord", postRecord(bob.DID)); r.Status != 200 {
+		t.Fatalf("post with authCreatePosts: %d %s", r.Status, r.Body)
+	}
+	expectError(t, c.xrpc("POST", "com.atproto.repo.createRecord", likeRecord(bob.DID)), 403, "ScopeMissingError")
+
+	const generic = "atproto transition:generic"
+	g := newDPoPClient(e, generic)
+	g.signIn(bob, generic)
+	for _, rec := range []map[string]any{postRecord(bob.DID), likeRecord(bob.DID)} {
+		if r := g.xrpc("POST", "com.atproto.repo.createRecord", rec); r.Status != 200 {
+			t.Fatalf("transition:generic write: %d %s", r.Status, r.Body)
+		}
+	}
+	expectError(t, g.xrpc("POST", "com.atproto.server.deactivateAccount", map[string]any{}), 403, "ScopeMissingError")
+}
+
+func TestOAuthRefreshAndRevoke(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("carol")
+	c := newDPoPClient(e, likeOnly)
+	c.signIn(a, likeOnly)
+	oldAccess, oldRefresh := c.access, c.refresh
+	r := c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.refresh}, "client_id": {c.clientID}})
+	if r.Status != 200 {
+		t.Fatalf("refresh: %d %s", r.Status, r.Body)
+	}
+	m := r.json(t)
+	c.access, c.refresh = m["access_token"].(string), m["refresh_token"].(string)
+	// The spent refresh token is refused.
+	r = c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {oldRefresh}, "client_id": {c.clientID}})
+	if r.Status != 400 || !strings.Contains(string(r.Body), "invalid_grant") {
+		t.Fatalf("spent refresh token: %d %s", r.Status, r.Body)
+	}
+	// Another key may not refresh.
+	other := newDPoPClient(e, likeOnly)
+	r = other.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.refresh}, "client_id": {c.clientID}})
+	if r.Status != 400 {
+		t.Fatalf("refresh with another key: %d %s", r.Status, r.Body)
+	}
+	if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 {
+		t.Fatalf("after refresh: %d %s", r.Status, r.Body)
+	}
+	// Revoking the access token ends the grant: both tokens stop.
+	if r := c.form("/oauth/revoke", url.Values{"token": {c.access}, "client_id": {c.clientID}}); r.Status != 200 {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	expectError(t, c.xrpc("GET", "com.atproto.server.getSession", nil), 401, "invalid_token")
+	c.access = oldAccess
+	expectError(t, c.xrpc("GET", "com.atproto.server.getSession", nil), 401, "invalid_token")
+	r = c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.refresh}, "client_id": {c.clientID}})
+	if r.Status != 400 {
+		t.Fatalf("refresh after revoke: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestOAuthDPoPRefusals(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("dave")
+	c := newDPoPClient(e, likeOnly)
+	c.signIn(a, likeOnly)
+
+	// A replayed proof.
+	first := c.xrpc("GET", "com.atproto.server.getSession", nil)
+	if first.Status != 200 {
+		t.Fatalf("getSession: %d %s", first.Status, first.Body)
+	}
+	req := mustReq(t, "GET", e.http.URL+"/xrpc/com.atproto.server.getSession")
+	req.Header.Set("Authorization", "DPoP "+c.access)
+	req.Header.Set("DPoP", c.last)
+	expectError(t, send(t, req), 401, "invalid_dpop_proof")
+
+	// A proof for another URL, and for another method.
+	c.htu = "http://pds.test/xrpc/com.atproto.repo.createRecord"
+	expectError(t, c.xrpc("GET", "com.atproto.server.getSession", nil), 401, "invalid_dpop_proof")
+	c.htu = ""
+	c.htm = ""
+	c.htu = "https://evil.example/oauth/token"
+	r := c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.refresh}, "client_id": {c.clientID}})
+	if r.Status != 400 || !strings.Contains(string(r.Body), "invalid_dpop_proof") {
+		t.Fatalf("wrong htu at token: %d %s", r.Status, r.Body)
+	}
+	c.htu, c.htm = "", "PUT"
+	r = c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.refresh}, "client_id": {c.clientID}})
+	if r.Status != 400 || !strings.Contains(string(r.Body), "invalid_dpop_proof") {
+		t.Fatalf("wrong htm at token: %d %s", r.Status, r.Body)
+	}
+	c.htm = ""
+
+	// An expired nonce: ten minutes later the old one is refused with
+	// use_dpop_nonce and a fresh one.
+	start := time.Now()
+	e.srv.now = func() time.Time { return start.Add(10 * time.Minute) }
+	r = c.xrpc("GET", "com.atproto.server.getSession", nil)
+	expectError(t, r, 401, "use_dpop_nonce")
+	if r.Header.Get("DPoP-Nonce") == "" || !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="use_dpop_nonce"`) {
+		t.Fatalf("use_dpop_nonce without its headers: %v", r.Header)
+	}
+	c.nonce = r.Header.Get("DPoP-Nonce")
+	if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 {
+		t.Fatalf("with the new nonce: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestOAuthPKCERefusals(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("erin")
+	c := newDPoPClient(e, likeOnly)
+	for name, v := range map[string]url.Values{
+		"no challenge": {"code_challenge": {""}, "code_challenge_method": {""}},
+		"plain":        {"code_challenge_method": {"plain"}},
+	} {
+		r := c.par(v)
+		if r.Status != 400 || !strings.Contains(string(r.Body), "invalid_request") {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	// A reused challenge.
+	same := url.Values{"code_challenge": {challengeOf(testVerifier)}, "scope": {likeOnly}}
+	if r := c.par(same); r.Status != 201 {
+		t.Fatalf("par: %d %s", r.Status, r.Body)
+	}
+	if r := c.par(same); r.Status != 400 {
+		t.Fatalf("reused code_challenge: %d %s", r.Status, r.Body)
+	}
+	// A wrong verifier, then the code is spent.
+	r := c.par(url.Values{"code_challenge": {challengeOf(testVerifier + "x")}, "scope": {likeOnly}})
+	uri := r.json(t)["request_uri"].(string)
+	p, err := e.srv.OAuth().Pending(t.Context(), c.clientID, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, _ := e.srv.OAuth().Approve(t.Context(), p.ID, a.DID, false)
+	u, _ := url.Parse(to)
+	tok := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+		"redirect_uri": {"http://127.0.0.1/cb"}, "code_verifier": {testVerifier + "y"}, "client_id": {c.clientID}}
+	if r := c.form("/oauth/token", tok); r.Status != 400 || !strings.Contains(string(r.Body), "invalid_grant") {
+		t.Fatalf("wrong verifier: %d %s", r.Status, r.Body)
+	}
+	// Scope beyond the client's declaration.
+	if r := c.par(url.Values{"scope": {"atproto transition:generic"}}); r.Status != 400 || !strings.Contains(string(r.Body), "invalid_scope") {
+		t.Fatalf("scope beyond the client's: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestOAuthMetadata(t *testing.T) {
+	e := oauthEnv(t)
+	r := send(t, mustReq(t, "GET", e.http.URL+"/.well-known/oauth-authorization-server"))
+	m := r.json(t)
+	if m["issuer"] != "http://pds.test" || m["require_pushed_authorization_requests"] != true {
+		t.Fatalf("metadata %v", m)
+	}
+	r = send(t, mustReq(t, "GET", e.http.URL+"/.well-known/oauth-protected-resource"))
+	if r.json(t)["resource"] != "http://pds.test" {
+		t.Fatalf("resource metadata %s", r.Body)
+	}
+	off := newEnv(t)
+	if r := send(t, mustReq(t, "GET", off.http.URL+"/.well-known/oauth-authorization-server")); r.Status != 404 {
+		t.Fatalf("OAuth off: metadata %d", r.Status)
+	}
+}
