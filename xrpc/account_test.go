@@ -30,8 +30,8 @@ func TestCreateAccountRegistersDID(t *testing.T) {
 	if !strings.HasPrefix(a.DID, "did:plc:") || a.Handle != "alice.pds.test" {
 		t.Fatalf("account: %+v", a)
 	}
-	if len(e.plc.ops[a.DID]) != 1 {
-		t.Fatalf("PLC directory holds %d ops for %s", len(e.plc.ops[a.DID]), a.DID)
+	if len(e.plc.Log(a.DID)) != 1 {
+		t.Fatalf("PLC directory holds %d ops for %s", len(e.plc.Log(a.DID)), a.DID)
 	}
 	s := e.get("com.atproto.server.getSession", a.Access, "").json(t)
 	if s["did"] != a.DID || s["handle"] != a.Handle || s["email"] != "alice@example.com" {
@@ -76,9 +76,9 @@ func TestCreateAccountRejects(t *testing.T) {
 	}
 	expectError(t, e.post("com.atproto.server.createAccount", "", "{not json"), 400, "InvalidRequest")
 	// PLC failure: no account is created.
-	e.plc.fail = true
+	e.plc.SetFail(true)
 	expectError(t, e.post("com.atproto.server.createAccount", "", base()), http.StatusBadGateway, "UpstreamFailure")
-	e.plc.fail = false
+	e.plc.SetFail(false)
 	expectError(t, e.post("com.atproto.server.createSession", "", map[string]any{"identifier": "bob.pds.test", "password": "pw"}), 401, "AuthenticationRequired")
 }
 

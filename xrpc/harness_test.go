@@ -9,93 +9,23 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/plc"
+	"github.com/hearth-pds/hearth/identity/plc/plctest"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
 )
 
-// fakePLC is a PLC directory that verifies every operation with package
-// plc before accepting it, and keeps the log per DID.
-type fakePLC struct {
-	mu   sync.Mutex
-	ops  map[string][]*plc.Operation
-	fail bool
-}
-
-func (f *fakePLC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	did := strings.TrimPrefix(r.URL.Path, "/")
-	did, suffix, _ := strings.Cut(did, "/")
-	switch {
-	case r.Method == http.MethodPost:
-		if f.fail {
-			http.Error(w, `{"message":"directory down"}`, http.StatusInternalServerError)
-			return
-		}
-		var op plc.Operation
-		if err := json.NewDecoder(r.Body).Decode(&op); err != nil {
-			http.Error(w, `{"message":"bad json"}`, http.StatusBadRequest)
-			return
-		}
-		if err := f.check(did, &op); err != nil {
-			http.Error(w, `{"message":"`+err.Error()+`"}`, http.StatusBadRequest)
-			return
-		}
-		f.ops[did] = append(f.ops[did], &op)
-	case suffix == "" && len(f.ops[did]) > 0:
-		json.NewEncoder(w).Encode(f.ops[did][len(f.ops[did])-1].State(did).Document())
-	case suffix == "log/last":
-		log := f.ops[did]
-		if len(log) == 0 {
-			http.NotFound(w, r)
-			return
-		}
-		json.NewEncoder(w).Encode(log[len(log)-1])
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (f *fakePLC) check(did string, op *plc.Operation) error {
-	log := f.ops[did]
-	if len(log) == 0 {
-		got, err := plc.DIDFromGenesis(op)
-		if err != nil {
-			return err
-		}
-		if got != did {
-			return errString("genesis does not hash to " + did)
-		}
-		return op.VerifyWith(op.RotationKeys)
-	}
-	prev := log[len(log)-1]
-	pc, err := prev.CID()
-	if err != nil {
-		return err
-	}
-	if op.Prev == nil || *op.Prev != pc.String() {
-		return errString("prev does not chain")
-	}
-	return op.VerifyWith(prev.RotationKeys)
-}
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
-
 type testEnv struct {
 	t      *testing.T
 	srv    *Server
 	http   *httptest.Server
-	plc    *fakePLC
+	plc    *plctest.Directory
 	plcURL string
 	db     *store.DB
 	admin  string
@@ -110,7 +40,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 // no mail server).
 func newEnvWith(t *testing.T, mailer account.Mailer, mutate ...func(*Config)) *testEnv {
 	t.Helper()
-	fp := &fakePLC{ops: map[string][]*plc.Operation{}}
+	fp := plctest.New()
 	plcSrv := httptest.NewServer(fp)
 	t.Cleanup(plcSrv.Close)
 	return newEnvOn(t, fp, plcSrv, mailer, mutate...)
@@ -118,7 +48,7 @@ func newEnvWith(t *testing.T, mailer account.Mailer, mutate ...func(*Config)) *t
 
 // newEnvOn builds a test server on an existing PLC directory stand-in, so
 // that two servers can see the same DIDs (a migration).
-func newEnvOn(t *testing.T, fp *fakePLC, plcSrv *httptest.Server, mailer account.Mailer, mutate ...func(*Config)) *testEnv {
+func newEnvOn(t *testing.T, fp *plctest.Directory, plcSrv *httptest.Server, mailer account.Mailer, mutate ...func(*Config)) *testEnv {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
 	if err != nil {

@@ -12,13 +12,13 @@ import (
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/auth"
 	"github.com/hearth-pds/hearth/identity/keys"
-	"github.com/hearth-pds/hearth/identity/plc"
+	"github.com/hearth-pds/hearth/identity/plc/plctest"
 )
 
 // twoHosts are two servers on one PLC directory: where an account lives
 // now and where it moves.
 func twoHosts(t *testing.T) (old, next *testEnv) {
-	fp := &fakePLC{ops: map[string][]*plc.Operation{}}
+	fp := plctest.New()
 	plcSrv := httptest.NewServer(fp)
 	t.Cleanup(plcSrv.Close)
 	old = newEnvOn(t, fp, plcSrv, nil)

@@ -88,7 +88,7 @@ func (s *service) claims(e *testEnv, did string) auth.Claims {
 		s.t.Fatalf("alg %s", p.Header.Alg)
 	}
 	// The key comes from the account's DID document, as a real service reads it.
-	ops := e.plc.ops[did]
+	ops := e.plc.Log(did)
 	docKey, err := keys.ParseDIDKey(ops[len(ops)-1].VerificationMethods["atproto"])
 	if err != nil {
 		s.t.Fatal(err)

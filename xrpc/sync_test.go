@@ -110,8 +110,8 @@ func TestIdentity(t *testing.T) {
 	if r := e.post("com.atproto.identity.updateHandle", a.Access, map[string]any{"handle": "mona2.pds.test"}); r.Status != 200 {
 		t.Fatalf("updateHandle: %d %s", r.Status, r.Body)
 	}
-	if len(e.plc.ops[a.DID]) != 2 {
-		t.Fatalf("PLC log has %d ops after the handle change", len(e.plc.ops[a.DID]))
+	if len(e.plc.Log(a.DID)) != 2 {
+		t.Fatalf("PLC log has %d ops after the handle change", len(e.plc.Log(a.DID)))
 	}
 	if m := e.get("com.atproto.identity.resolveHandle", "", "handle=mona2.pds.test").json(t); m["did"] != a.DID {
 		t.Fatalf("new handle: %v", m)
@@ -170,7 +170,7 @@ func TestBringYourOwnDIDWeb(t *testing.T) {
 	if r.Status != 200 || r.json(t)["did"] != did {
 		t.Fatalf("did:web sign-up: %d %s", r.Status, r.Body)
 	}
-	if len(e.plc.ops) != 0 {
+	if e.plc.Len() != 0 {
 		t.Fatal("a did:web account wrote to the PLC directory")
 	}
 	creds := e.get("com.atproto.identity.getRecommendedDidCredentials", r.json(t)["accessJwt"].(string), "").json(t)

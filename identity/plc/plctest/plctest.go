@@ -18,11 +18,31 @@ import (
 // Directory is an http.Handler serving POST /<did>, GET /<did> and
 // GET /<did>/log/last.
 type Directory struct {
-	mu  sync.Mutex
-	ops map[string][]*plc.Operation
-	// Fail makes every submission fail with a 500, like a directory that
-	// is down.
-	Fail bool
+	mu   sync.Mutex
+	ops  map[string][]*plc.Operation
+	fail bool
+}
+
+// SetFail makes every submission fail with a 500, like a directory that is
+// down, until SetFail(false).
+func (d *Directory) SetFail(fail bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fail = fail
+}
+
+// Log returns the operations of did, oldest first.
+func (d *Directory) Log(did string) []*plc.Operation {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*plc.Operation(nil), d.ops[did]...)
+}
+
+// Len is the number of DIDs the directory knows.
+func (d *Directory) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.ops)
 }
 
 // New returns an empty directory.
@@ -45,7 +65,7 @@ func (d *Directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := d.ops[did]
 	switch {
 	case r.Method == http.MethodPost:
-		if d.Fail {
+		if d.fail {
 			http.Error(w, `{"message":"directory down"}`, http.StatusInternalServerError)
 			return
 		}
