@@ -86,6 +86,7 @@ type Server struct {
 	events     *stream.Emitter
 	firehose   *stream.Server
 	limits     *limiter
+	keys       signingKeys // parsed repo keys, per account
 	now        func() time.Time
 
 	// inflight lets Shutdown wait for writes that have started.
