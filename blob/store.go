@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -105,9 +107,23 @@ type UploadOptions struct {
 }
 
 // Upload streams r into the store for did and returns the blob's metadata.
+//
+// A blob of up to batchChunks chunks (1 MiB) is read into memory and
+// stored in one transaction: one fsync, where a streamed upload takes one
+// per batch plus two. Memory stays bounded either way: a batch of chunk
+// buffers is allocated once and reused for every batch of a large blob.
 func (s *Store) Upload(ctx context.Context, did string, r io.Reader, opts UploadOptions) (Meta, error) {
+	u := &upload{h: sha256.New(), batch: make([][]byte, 0, batchChunks)}
+	defer u.release()
+	eof, err := u.readBatch(r, s.limit())
+	if err != nil {
+		return Meta{}, err
+	}
+	if eof {
+		return s.uploadSmall(ctx, did, u, opts)
+	}
 	var id uint64
-	err := s.DB.Update(ctx, func(tx *store.Tx) error {
+	err = s.DB.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		if id, err = tx.Bolt().Bucket(bChunks).NextSequence(); err != nil {
 			return err
@@ -117,12 +133,260 @@ func (s *Store) Upload(ctx context.Context, did string, r io.Reader, opts Upload
 	if err != nil {
 		return Meta{}, err
 	}
-	m, err := s.upload(ctx, id, did, r, opts)
+	m, err := s.uploadStream(ctx, id, did, r, u, opts)
 	if err != nil {
 		// Drop what was written; the sweeper would otherwise do it later.
 		s.DB.Update(context.Background(), func(tx *store.Tx) error { return dropUpload(tx.Bolt(), id) })
 	}
 	return m, err
+}
+
+// upload is the state of one upload: the hash so far, the size, the first
+// bytes (for the type sniff) and the batch of chunks not yet stored.
+type upload struct {
+	h     hash.Hash
+	size  int64
+	head  []byte
+	n     uint32 // chunks read
+	batch [][]byte
+	spare [][]byte // chunk buffers of stored batches, for reuse
+}
+
+// readBatch fills the batch with up to batchChunks chunks; eof reports
+// that the stream ended.
+func (u *upload) readBatch(r io.Reader, limit int64) (eof bool, err error) {
+	for len(u.batch) < batchChunks {
+		var buf []byte
+		if k := len(u.spare); k > 0 {
+			buf, u.spare = u.spare[k-1], u.spare[:k-1]
+		} else {
+			buf = chunkPool.Get().(*[ChunkSize]byte)[:]
+		}
+		k, err := fill(r, buf[:ChunkSize])
+		if k > 0 {
+			u.size += int64(k)
+			if u.size > limit {
+				return false, fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
+			}
+			u.h.Write(buf[:k])
+			if u.head == nil {
+				u.head = bytes.Clone(buf[:min(k, 4096)])
+			}
+			u.batch = append(u.batch, buf[:k])
+			u.n++
+		} else {
+			u.spare = append(u.spare, buf)
+		}
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			// A body that ends early (io.ErrUnexpectedEOF from net/http) is
+			// a failed upload, not a short blob.
+			return false, fmt.Errorf("%w: upload cut short: %v", ErrTruncated, err)
+		}
+	}
+	return false, nil
+}
+
+// chunkPool holds chunk buffers between uploads: a 1 MiB upload would
+// otherwise allocate (and the GC sweep) 1 MiB of buffers each time.
+var chunkPool = sync.Pool{New: func() any { return new([ChunkSize]byte) }}
+
+// release returns every buffer of u to the pool; u's chunks must no longer
+// be referenced (their transaction has committed or been rolled back).
+func (u *upload) release() {
+	u.recycle()
+	for _, b := range u.spare {
+		chunkPool.Put((*[ChunkSize]byte)(b[:ChunkSize]))
+	}
+	u.spare = nil
+}
+
+// putBatch writes the batch's chunks of blob id inside tx.
+func (u *upload) putBatch(tx *bolt.Tx, id uint64) error {
+	b := tx.Bucket(bChunks)
+	first := u.n - uint32(len(u.batch))
+	for i, c := range u.batch {
+		if err := b.Put(chunkKey(id, first+uint32(i)), c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recycle makes the stored batch's buffers available again; bbolt has
+// copied them by the time its transaction committed.
+func (u *upload) recycle() {
+	for _, c := range u.batch {
+		u.spare = append(u.spare, c[:cap(c)])
+	}
+	u.batch = u.batch[:0]
+}
+
+// meta checks what was read and describes the blob.
+func (s *Store) meta(u *upload, opts UploadOptions) (Meta, error) {
+	if u.size == 0 {
+		return Meta{}, fmt.Errorf("%w: empty upload", ErrTypeMismatch)
+	}
+	mime, err := decideType(opts.MimeType, u.head)
+	if err != nil {
+		return Meta{}, err
+	}
+	c, _ := cid.FromDigest(cid.Raw, u.h.Sum(nil))
+	return Meta{CID: c, Size: u.size, MimeType: mime, CreatedAt: s.now().UTC()}, nil
+}
+
+// uploadSmall stores a blob held whole in u.batch in one transaction.
+func (s *Store) uploadSmall(ctx context.Context, did string, u *upload, opts UploadOptions) (Meta, error) {
+	m, err := s.meta(u, opts)
+	if err != nil {
+		return Meta{}, err
+	}
+	if !opts.AllowLocation {
+		where, err := FindLocation(chunksReader(u.batch), m.Size)
+		if err != nil {
+			return Meta{}, err
+		}
+		if where != "" {
+			return Meta{}, locationError(where)
+		}
+	}
+	err = s.DB.Update(ctx, func(tx *store.Tx) error {
+		bt := tx.Bolt()
+		mt := m
+		if bt.Bucket(bBlobs).Get(m.CID.Bytes()) == nil {
+			id, err := bt.Bucket(bChunks).NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := u.putBatch(bt, id); err != nil {
+				return err
+			}
+			mt.ID = id
+		}
+		var err error
+		m, err = s.record(tx, did, mt, 0)
+		return err
+	})
+	return m, err
+}
+
+// uploadStream stores the rest of a blob larger than one batch as blob id,
+// a batch per transaction.
+func (s *Store) uploadStream(ctx context.Context, id uint64, did string, r io.Reader, u *upload, opts UploadOptions) (Meta, error) {
+	flush := func() error {
+		if len(u.batch) == 0 {
+			return nil
+		}
+		err := s.DB.Update(ctx, func(tx *store.Tx) error { return u.putBatch(tx.Bolt(), id) })
+		u.recycle()
+		return err
+	}
+	for {
+		if err := flush(); err != nil {
+			return Meta{}, err
+		}
+		eof, err := u.readBatch(r, s.limit())
+		if err != nil {
+			return Meta{}, err
+		}
+		if eof {
+			break
+		}
+	}
+	if err := flush(); err != nil {
+		return Meta{}, err
+	}
+	m, err := s.meta(u, opts)
+	if err != nil {
+		return Meta{}, err
+	}
+	m.ID = id
+	if !opts.AllowLocation {
+		where, err := FindLocation(&Reader{db: s.DB, id: id, size: m.Size}, m.Size)
+		if err != nil {
+			return Meta{}, err
+		}
+		if where != "" {
+			return Meta{}, locationError(where)
+		}
+	}
+	err = s.DB.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		m, err = s.record(tx, did, m, id)
+		return err
+	})
+	return m, err
+}
+
+func locationError(where string) error {
+	return fmt.Errorf("%w (%s); remove it, or upload with the header %s: true to keep it", ErrLocation, where, AllowLocationHeader)
+}
+
+// record stores the metadata of a blob whose chunks are written (or, when
+// the same bytes are already held, drops the pending upload pending, if
+// any) and gives did its hold on it. It returns the stored metadata.
+func (s *Store) record(tx *store.Tx, did string, m Meta, pending uint64) (Meta, error) {
+	bt := tx.Bolt()
+	c := m.CID
+	if old := bt.Bucket(bBlobs).Get(c.Bytes()); old != nil {
+		// The same bytes are already held: keep one copy.
+		var om Meta
+		if err := json.Unmarshal(old, &om); err != nil {
+			return Meta{}, err
+		}
+		if pending != 0 {
+			if err := dropUpload(bt, pending); err != nil {
+				return Meta{}, err
+			}
+		}
+		om.CID = c
+		m = om
+	} else {
+		raw, _ := json.Marshal(m)
+		if err := bt.Bucket(bBlobs).Put(c.Bytes(), raw); err != nil {
+			return Meta{}, err
+		}
+		if pending != 0 {
+			if err := bt.Bucket(bPending).Delete(binary.BigEndian.AppendUint64(nil, pending)); err != nil {
+				return Meta{}, err
+			}
+		}
+	}
+	ob := bt.Bucket(bOwners)
+	if ob.Get(ownerKey(did, c)) == nil {
+		// A blob the account's imported records already use is
+		// referenced from the start; any other waits for a record.
+		refs, err := takeMissing(tx, did, c)
+		if err != nil {
+			return Meta{}, err
+		}
+		o := Owner{Temp: refs == 0, Refs: refs, CreatedAt: s.now().UTC()}
+		raw, _ := json.Marshal(o)
+		if err := ob.Put(ownerKey(did, c), raw); err != nil {
+			return Meta{}, err
+		}
+	}
+	return m, nil
+}
+
+// chunksReader reads a blob held in memory as chunks of ChunkSize (the
+// last one shorter).
+type chunksReader [][]byte
+
+func (c chunksReader) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		i := int(off / ChunkSize)
+		if i >= len(c) || int(off%ChunkSize) >= len(c[i]) {
+			return n, io.EOF
+		}
+		k := copy(p[n:], c[i][off%ChunkSize:])
+		n += k
+		off += int64(k)
+	}
+	return n, nil
 }
 
 func dropUpload(tx *bolt.Tx, id uint64) error {
@@ -141,118 +405,6 @@ func deleteChunks(tx *bolt.Tx, id uint64) error {
 		}
 	}
 	return nil
-}
-
-func (s *Store) upload(ctx context.Context, id uint64, did string, r io.Reader, opts UploadOptions) (Meta, error) {
-	h := sha256.New()
-	var size int64
-	var head []byte
-	var n uint32
-	buf := make([]byte, ChunkSize)
-	batch := make([][]byte, 0, batchChunks)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		first := n - uint32(len(batch))
-		err := s.DB.Update(ctx, func(tx *store.Tx) error {
-			b := tx.Bolt().Bucket(bChunks)
-			for i, c := range batch {
-				if err := b.Put(chunkKey(id, first+uint32(i)), c); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		batch = batch[:0]
-		return err
-	}
-	for {
-		k, err := fill(r, buf)
-		if k > 0 {
-			size += int64(k)
-			if size > s.limit() {
-				return Meta{}, fmt.Errorf("%w: over %d bytes", ErrTooLarge, s.limit())
-			}
-			h.Write(buf[:k])
-			if head == nil {
-				head = bytes.Clone(buf[:min(k, 4096)])
-			}
-			batch = append(batch, bytes.Clone(buf[:k]))
-			n++
-			if len(batch) == batchChunks {
-				if err := flush(); err != nil {
-					return Meta{}, err
-				}
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			// A body that ends early (io.ErrUnexpectedEOF from net/http) is
-			// a failed upload, not a short blob.
-			return Meta{}, fmt.Errorf("%w: upload cut short: %v", ErrTruncated, err)
-		}
-	}
-	if err := flush(); err != nil {
-		return Meta{}, err
-	}
-	if size == 0 {
-		return Meta{}, fmt.Errorf("%w: empty upload", ErrTypeMismatch)
-	}
-	mime, err := decideType(opts.MimeType, head)
-	if err != nil {
-		return Meta{}, err
-	}
-	c, _ := cid.FromDigest(cid.Raw, h.Sum(nil))
-	m := Meta{CID: c, ID: id, Size: size, MimeType: mime, CreatedAt: s.now().UTC()}
-	if !opts.AllowLocation {
-		where, err := FindLocation(&Reader{db: s.DB, id: id, size: size}, size)
-		if err != nil {
-			return Meta{}, err
-		}
-		if where != "" {
-			return Meta{}, fmt.Errorf("%w (%s); remove it, or upload with the header %s: true to keep it", ErrLocation, where, AllowLocationHeader)
-		}
-	}
-	err = s.DB.Update(ctx, func(tx *store.Tx) error {
-		bt := tx.Bolt()
-		if old := bt.Bucket(bBlobs).Get(c.Bytes()); old != nil {
-			// The same bytes are already held: keep one copy.
-			var om Meta
-			if err := json.Unmarshal(old, &om); err != nil {
-				return err
-			}
-			if err := dropUpload(bt, id); err != nil {
-				return err
-			}
-			om.CID = c
-			m = om
-		} else {
-			raw, _ := json.Marshal(m)
-			if err := bt.Bucket(bBlobs).Put(c.Bytes(), raw); err != nil {
-				return err
-			}
-			if err := bt.Bucket(bPending).Delete(binary.BigEndian.AppendUint64(nil, id)); err != nil {
-				return err
-			}
-		}
-		ob := bt.Bucket(bOwners)
-		if ob.Get(ownerKey(did, c)) == nil {
-			// A blob the account's imported records already use is
-			// referenced from the start; any other waits for a record.
-			refs, err := takeMissing(tx, did, c)
-			if err != nil {
-				return err
-			}
-			o := Owner{Temp: refs == 0, Refs: refs, CreatedAt: s.now().UTC()}
-			raw, _ := json.Marshal(o)
-			return ob.Put(ownerKey(did, c), raw)
-		}
-		return nil
-	})
-	return m, err
 }
 
 // fill reads until buf is full or the stream ends; io.EOF only when the

@@ -228,6 +228,7 @@ func (s *Server) adminDeleteAccount(w http.ResponseWriter, r *http.Request, _ *A
 	if err := s.accounts.Remove(r.Context(), in.DID); err != nil {
 		return adminNotFound(err)
 	}
+	s.keys.forget(in.DID)
 	return done(w)
 }
 

@@ -126,6 +126,7 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request, _ *Auth) 
 	if err := s.accounts.Delete(r.Context(), in.DID, in.Password, in.Token); err != nil {
 		return err
 	}
+	s.keys.forget(in.DID)
 	return done(w)
 }
 

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/hearth-pds/hearth/identity"
-	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/cid"
 	"github.com/hearth-pds/hearth/repo/dagcbor"
@@ -48,17 +47,22 @@ func (s *Server) resolveRepo(ident string) (string, error) {
 }
 
 // writeTarget resolves the repo of a write and checks the caller owns it.
+// The caller's own DID with the account authenticate loaded for this
+// request (the usual case) needs no further reads.
 func (s *Server) writeTarget(ident string, a *Auth) (string, *store.Account, error) {
-	did, err := s.resolveRepo(ident)
-	if err != nil {
-		return "", nil, err
-	}
-	if did != a.DID {
-		return "", nil, forbidden("you may only write to your own repo")
-	}
-	acct, err := s.loadAccount(did)
-	if err != nil {
-		return "", nil, err
+	acct := a.Account
+	did := ident
+	if acct == nil || ident != a.DID || acct.DID != a.DID {
+		var err error
+		if did, err = s.resolveRepo(ident); err != nil {
+			return "", nil, err
+		}
+		if did != a.DID {
+			return "", nil, forbidden("you may only write to your own repo")
+		}
+		if acct, err = s.loadAccount(did); err != nil {
+			return "", nil, err
+		}
 	}
 	if !acct.Active() {
 		return "", nil, errorf(http.StatusUnauthorized, "AccountDeactivated", "Account is deactivated")
@@ -146,13 +150,13 @@ func (s *Server) commitWrite(r *http.Request, acct *store.Account, ops []repo.Op
 	if err := s.allowOps(authOf(r), ops); err != nil {
 		return nil, err
 	}
-	key, err := keys.ParsePrivateString(acct.SigningKey)
+	key, err := s.keys.get(acct)
 	if err != nil {
 		return nil, fmt.Errorf("signing key of %s: %w", acct.DID, err)
 	}
 	cost := 0
 	for _, op := range ops {
-		cost += map[repo.Action]int{repo.Create: 3, repo.Update: 2, repo.Delete: 1}[op.Action]
+		cost += writeCost[op.Action]
 	}
 	if e := s.limits.takeN("writes:"+acct.DID, cost, 5000, 3600e9, s.now()); e != nil {
 		return nil, e
@@ -199,6 +203,10 @@ func (s *Server) commitWrite(r *http.Request, acct *store.Account, ops []repo.Op
 	}
 	return nil, err
 }
+
+// writeCost is what an op counts against the hourly write limit, as in the
+// reference PDS.
+var writeCost = map[repo.Action]int{repo.Create: 3, repo.Update: 2, repo.Delete: 1}
 
 func commitMeta(c *repo.Commit) map[string]string {
 	return map[string]string{"cid": c.CID.String(), "rev": c.Rev}
@@ -446,7 +454,7 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, a *Auth) erro
 	if err != nil {
 		return err
 	}
-	var out map[string]any
+	buf := make([]byte, 0, 512)
 	err = s.db.View(func(tx *store.Tx) error {
 		rec, err := repo.GetRecord(tx, did, coll, rkey)
 		if err != nil {
@@ -455,16 +463,8 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, a *Auth) erro
 		if want := q.Get("cid"); want != "" && rec.CID.String() != want || account.RecordHidden(tx, did, coll, rkey) {
 			return repo.ErrRecordNotFound
 		}
-		v, err := dagcbor.Decode(rec.Value)
-		if err != nil {
-			return err
-		}
-		js, err := marshalDataModel(v)
-		if err != nil {
-			return err
-		}
-		out = map[string]any{"uri": atURI(did, coll, rkey), "cid": rec.CID.String(), "value": js}
-		return nil
+		buf, err = appendRecord(buf, did, coll, rec)
+		return err
 	})
 	if errors.Is(err, repo.ErrRecordNotFound) {
 		return errorf(http.StatusNotFound, "RecordNotFound", "Could not locate record: %s", atURI(did, coll, rkey))
@@ -472,7 +472,48 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, a *Auth) erro
 	if err != nil {
 		return err
 	}
-	return ok(w, out)
+	writeRawJSON(w, append(buf, '\n'))
+	return nil
+}
+
+// appendRecord appends {"cid":…,"uri":…,"value":…}, the record view of
+// getRecord and listRecords, to buf. The value goes from DAG-CBOR to JSON
+// straight into buf: no map of the answer is built and encoded again.
+func appendRecord(buf []byte, did, coll string, rec repo.Record) ([]byte, error) {
+	v, err := dagcbor.Decode(rec.Value)
+	if err != nil {
+		return buf, err
+	}
+	buf = append(buf, `{"cid":`...)
+	buf = appendJSONString(buf, rec.CID.String())
+	buf = append(buf, `,"uri":`...)
+	buf = appendJSONString(buf, atURI(did, coll, rec.RKey))
+	buf = append(buf, `,"value":`...)
+	if buf, err = dagcbor.AppendJSON(buf, v); err != nil {
+		return buf, err
+	}
+	return append(buf, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string; identifiers are plain ASCII
+// and are copied as they are.
+func appendJSONString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			raw, _ := json.Marshal(s)
+			return append(buf, raw...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
+}
+
+// writeRawJSON answers 200 with a JSON body already encoded.
+func writeRawJSON(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 func parseLimit(s string, def, max int) (int, error) {
@@ -501,20 +542,23 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, _ *Auth) er
 		return err
 	}
 	reverse := q.Get("reverse") == "true"
-	records := []map[string]any{}
+	// The answer is written as it is read: {"records":[…]} and, for a full
+	// page, the cursor.
+	buf := make([]byte, 0, 64+limit*512)
+	buf = append(buf, `{"records":[`...)
+	n := 0
 	var last string
 	err = s.db.View(func(tx *store.Tx) error {
 		// The reference PDS lists newest first by default; reverse=true is oldest first.
 		return repo.ListRecords(tx, did, coll, q.Get("cursor"), !reverse, limit, func(rec repo.Record) error {
-			v, err := dagcbor.Decode(rec.Value)
-			if err != nil {
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendRecord(buf, did, coll, rec); err != nil {
 				return err
 			}
-			js, err := marshalDataModel(v)
-			if err != nil {
-				return err
-			}
-			records = append(records, map[string]any{"uri": atURI(did, coll, rec.RKey), "cid": rec.CID.String(), "value": js})
+			n++
 			last = rec.RKey
 			return nil
 		})
@@ -522,11 +566,13 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, _ *Auth) er
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"records": records}
-	if len(records) == limit {
-		out["cursor"] = last
+	buf = append(buf, ']')
+	if n == limit {
+		buf = append(buf, `,"cursor":`...)
+		buf = appendJSONString(buf, last)
 	}
-	return ok(w, out)
+	writeRawJSON(w, append(buf, "}\n"...))
+	return nil
 }
 
 func (s *Server) describeRepo(w http.ResponseWriter, r *http.Request, _ *Auth) error {

@@ -91,6 +91,7 @@ type Server struct {
 	events     *stream.Emitter
 	firehose   *stream.Server
 	limits     *limiter
+	keys       signingKeys // parsed repo keys, per account
 	now        func() time.Time
 	metrics    Metrics
 	oauth      *oauth.Server // nil when OAuth is off

@@ -10,7 +10,6 @@ import (
 	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/auth"
-	"github.com/hearth-pds/hearth/identity/keys"
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
 )
@@ -48,7 +47,7 @@ func privileged(nsid string) bool {
 // serviceToken mints a service-auth JWT for acct: signed with the account's
 // repo key (ES256K or ES256), short-lived, bound to one audience and method.
 func (s *Server) serviceToken(acct *store.Account, aud, lxm string, exp time.Time) (string, error) {
-	key, err := keys.ParsePrivateString(acct.SigningKey)
+	key, err := s.keys.get(acct)
 	if err != nil {
 		return "", fmt.Errorf("signing key of %s: %w", acct.DID, err)
 	}

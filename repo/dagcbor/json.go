@@ -280,6 +280,16 @@ func ToJSON(v any) ([]byte, error) {
 	return w.buf, nil
 }
 
+// AppendJSON appends the atproto JSON form of v (as ToJSON writes it) to
+// dst, so that a response of many records is written into one buffer.
+func AppendJSON(dst []byte, v any) ([]byte, error) {
+	w := jsonWriter{buf: dst}
+	if err := w.value(v, 0); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
 type jsonWriter struct {
 	buf []byte
 }
