@@ -1,5 +1,5 @@
-// OAuth with the official client library in a real browser: Hearth (with
-// HEARTH_OAUTH on) is the authorization server and the PDS of an account on
+// OAuth with the official client library in a real browser: Hearth (OAuth
+// on by default) is the authorization server and the PDS of an account on
 // the local PLC directory; @atproto/oauth-client-node is a loopback client
 // whose redirect lands on a small callback server here, and Debian's
 // chromium signs in and approves on Hearth's own page at phone size. Then,
@@ -88,7 +88,6 @@ async function main() {
     HEARTH_INVITE_REQUIRED: 'false',
     HEARTH_RELAYS: '',
     HEARTH_DEV: 'true',
-    HEARTH_OAUTH: process.env.HEARTH_OAUTH ?? 'true',
     HEARTH_RATE_LIMITS: 'false',
   }))
   const url = hearth.url
