@@ -77,6 +77,33 @@ func TestE2EAccountPage(t *testing.T) {
 	}
 }
 
+// TestE2EOAuth is issue 15's real client: @atproto/oauth-client-node as a
+// loopback client against Hearth with OAuth on, Debian's chromium signing
+// in and approving on Hearth's page at phone size, then through the DPoP
+// session (@atproto/api's Agent) a post, a forced refresh, the sign-out and
+// the old access token refused; CORS from the app's origin; a declined and
+// a remembered consent; a like-only client refused a post with
+// ScopeMissingError; and include:app.bsky.authCreatePosts answered in the
+// fragment (see e2e/oauth.mjs; screenshots in e2e/artifacts/oauth-*.png).
+func TestE2EOAuth(t *testing.T) {
+	e2e.Node(t)
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("HEARTH_E2E") == "1" {
+			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
+		}
+		t.Skip("chromium not installed")
+	}
+	bin := buildHearth(t)
+	var summary struct {
+		OK    bool     `json:"ok"`
+		Steps []string `json:"steps"`
+	}
+	e2e.Run(t, &summary, "oauth.mjs", bin)
+	if !summary.OK || len(summary.Steps) != 9 {
+		t.Fatalf("oauth run: %+v", summary)
+	}
+}
+
 // TestE2EAdminPage logs in at /status as admin in Debian's chromium, makes
 // an invite code, sees it used and disables it, takes an account down and
 // lifts it, resets its password and deletes it, while @atproto/api checks

@@ -133,7 +133,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	boolean(&c.MetricsPublic, "metrics-public", "HEARTH_METRICS_PUBLIC", false, "let the metrics listener take a non-loopback address")
 	boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
 	boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
-	boolean(&c.OAuth, "oauth", "HEARTH_OAUTH", false, "serve OAuth sign-in for apps (/oauth/*)")
+	boolean(&c.OAuth, "oauth", "HEARTH_OAUTH", true, "serve OAuth sign-in for apps (/oauth/*); false turns it off")
 	var envErr error
 	count := func(p *int, name, env string, def int, usage string) {
 		if v := getenv(env); v != "" {

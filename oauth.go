@@ -13,7 +13,7 @@ import (
 // OAuth wiring, in one place: the authorization server's endpoints go to
 // the XRPC server, its authorization page to the pages, and the pages
 // reach the authorization server through oauthPages. All of it only when
-// HEARTH_OAUTH is on.
+// HEARTH_OAUTH is on (the default).
 
 func oauthRoutes(mux *http.ServeMux, srv *xrpc.Server, pages http.Handler) {
 	if srv.OAuth() == nil {

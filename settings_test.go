@@ -53,3 +53,23 @@ func TestLoadConfigServerLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfigOAuth: OAuth is on by default (the real-client test passes,
+// e2e/oauth.mjs); HEARTH_OAUTH=false or -oauth=false turns it off.
+func TestLoadConfigOAuth(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{nil, nil, true},
+		{nil, map[string]string{"HEARTH_OAUTH": "false"}, false},
+		{[]string{"-oauth=false"}, nil, false},
+		{nil, map[string]string{"HEARTH_OAUTH": "true"}, true},
+	} {
+		c, err := loadConfig(tt.args, func(k string) string { return tt.env[k] })
+		if err != nil || c.OAuth != tt.want {
+			t.Errorf("%v %v: OAuth %v, err %v; want %v", tt.args, tt.env, c.OAuth, err, tt.want)
+		}
+	}
+}

@@ -194,3 +194,22 @@ func TestOAuthMetadata(t *testing.T) {
 		t.Fatalf("OAuth off: metadata %d", r.Status)
 	}
 }
+
+// TestOAuthNonceOnSuccess: a DPoP caller gets the current nonce on
+// successful answers too, not only with use_dpop_nonce (found by the
+// real-client test: the official library then pays a refused call at each
+// nonce rotation).
+func TestOAuthNonceOnSuccess(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("nonce")
+	c := newDPoPClient(e, likeOnly)
+	c.signIn(a, likeOnly)
+	r := c.xrpc("GET", "com.atproto.server.getSession", nil)
+	if r.Status != 200 || r.Header.Get("DPoP-Nonce") == "" {
+		t.Fatalf("getSession: %d, DPoP-Nonce %q", r.Status, r.Header.Get("DPoP-Nonce"))
+	}
+	// Password sessions get no nonce.
+	if r := e.get("com.atproto.server.getSession", a.Access, ""); r.Header.Get("DPoP-Nonce") != "" {
+		t.Fatalf("bearer answer carries a DPoP nonce")
+	}
+}

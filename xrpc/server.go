@@ -316,6 +316,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			return
 		}
 		h.Set("Access-Control-Expose-Headers", "*")
+		// A DPoP caller gets the current nonce on every answer, successful
+		// ones too (RFC 9449 §8.2), so a rotation costs it no refused call.
+		if s.oauth != nil && strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "dpop ") {
+			h.Set("DPoP-Nonce", s.oauth.Nonce())
+		}
 		defer func() {
 			p := recover()
 			// http.ErrAbortHandler is a deliberate abort (a proxied answer
