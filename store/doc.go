@@ -37,6 +37,9 @@
 //	                          record and blob counts, the last error, and the old host's
 //	                          access and refresh tokens, which a resume needs; the tokens
 //	                          are dropped when the move ends
+//	plc/<did>‖0x00‖<n>        the local PLC directory of a trial (package identity/plc/plclocal):
+//	                          operation n (4 bytes big-endian) of did, as the JSON it accepted,
+//	                          checked against the ones before it; empty outside a trial
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that
