@@ -45,6 +45,7 @@ type config struct {
 	SMTPURL, EmailFrom                                       string
 	PrivacyPolicyURL, TermsOfServiceURL, ContactEmail        string
 	InviteRequired, Dev, RateLimits                          bool
+	Trial                                                    bool // the wizard's local trial (trial.go)
 	EventRetention                                           time.Duration
 	BlobLimit                                                int64
 	MaxConns, MaxConnsPerIP                                  int
@@ -159,6 +160,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("%s %q: want a full http(s) address, like https://example.com/privacy", u.name, u.v)
 		}
 	}
+	if err := checkHostname(c.Hostname); err != nil {
+		return c, fmt.Errorf("hostname: %w", err)
+	}
 	if c.ContactEmail != "" && !strings.Contains(c.ContactEmail, "@") {
 		return c, fmt.Errorf("contact email %q: want an address, like you@example.com", c.ContactEmail)
 	}
@@ -182,6 +186,10 @@ func (c *config) derive() {
 			scheme = "http://"
 		}
 		c.PublicURL = scheme + c.Hostname
+		// A local name is reached at the port Hearth listens on.
+		if _, port, err := net.SplitHostPort(c.Listen); err == nil && scheme == "http://" && !strings.Contains(c.Hostname, ":") && port != "80" {
+			c.PublicURL += ":" + port
+		}
 	}
 	if !c.explicit["handle-domains"] {
 		c.HandleDomains = "." + c.Hostname
@@ -236,11 +244,9 @@ func (a *appliance) open(cfg config) (config, func(), error) {
 	if cfg.AdminPassword, err = ensureAdminPassword(context.Background(), db, cfg.Data, cfg.AdminPassword); err != nil {
 		return fail(err)
 	}
-	a.db = db
-	if _, done := a.Owner(); !done {
-		a.setupCode = newSetupCode()
-		log.Warn("Hearth is not set up yet: open its page and enter this setup code",
-			"setup_code", a.setupCode, "url", "http://"+cfg.Listen+"/")
+	a.db, a.base = db, cfg
+	if err := a.announceSetup(); err != nil {
+		return fail(err)
 	}
 	from := cfg.EmailFrom
 	if from == "" {
@@ -259,7 +265,7 @@ func (a *appliance) open(cfg config) (config, func(), error) {
 	for _, work := range []func(){
 		func() { sender.Run(bg) },
 		func() { pruneEvents(bg, db, cfg.EventRetention, log) },
-		func() { sampleStats(bg, db, log) },
+		func() { a.sampleStats(bg, db, log) },
 		func() { keepLastSeq(bg, db, cfg.Data, log) },
 	} {
 		wg.Add(1)
@@ -335,6 +341,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	mux.Handle("/xrpc/", srv.Handler())
 	mux.Handle("/.well-known/", srv.Handler())
 	mux.Handle("/", pages)
+	app.trialRoutes(mux, cfg)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -343,7 +350,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	limits := defaultLimits()
 	limits.MaxConns, limits.MaxConnsPerIP = cfg.MaxConns, cfg.MaxConnsPerIP
 	ln = limitListener(ln, limits, log)
-	hs := newHTTPServer(mux, limits)
+	hs := newHTTPServer(app.counted(mux), limits)
 	log.Info("hearth listening", "addr", ln.Addr().String(), "version", version, "data", db.Path(),
 		"hostname", cfg.Hostname, "did", srv.ServiceDID())
 	errc := make(chan error, 1)
