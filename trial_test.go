@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-pds/hearth/web"
 )
 
 // Issue 17: --hostname 'bad host' became did:web:bad host.
@@ -204,7 +206,78 @@ func TestTrialFromZero(t *testing.T) {
 	if !strings.Contains(status, "alice.test") || !strings.Contains(status, "1 records") || !strings.Contains(status, "Put it on the Internet") {
 		t.Fatalf("status page: %s", status)
 	}
+	// A backup is remembered for the Backups card.
+	p.get("/status/backup")
+	if status := p.get("/status"); !strings.Contains(status, "The last backup was downloaded") {
+		t.Fatalf("the backup card: %s", status)
+	}
 	if strings.Contains(logs.String(), "bsky.network") && !strings.Contains(logs.String(), "not asking") {
 		t.Fatal("a trial contacted a public relay")
+	}
+}
+
+// Issue 17: the step after the hostname still offered .localhost handles,
+// because the page was drawn before the restart landed.
+func TestAccountStepOffersTheNewDomainAtOnce(t *testing.T) {
+	base, logs, stop := runDaemon(t, map[string]string{"HEARTH_DATA": t.TempDir(), "HEARTH_RELAYS": "http://127.0.0.1:9"})
+	defer stop()
+	jar, _ := cookiejar.New(nil)
+	p := &pageClient{t: t, c: &http.Client{Jar: jar}, base: base}
+	p.get("/xrpc/_health")
+	code := regexp.MustCompile(`setup_code=(\S+)`).FindStringSubmatch(logs.String())
+	p.post("/setup", "/setup/unlock", url.Values{"code": {code[1]}})
+	p.post("/setup", "/setup/address", url.Values{"hostname": {"pds.hearth.dev"}, "action": {"save"}})
+	page := p.get("/setup") // before the restart lands
+	if !strings.Contains(page, "<option>.pds.hearth.dev</option>") || strings.Contains(page, ".localhost") {
+		t.Fatalf("the account step offers the old domain: %s", page)
+	}
+}
+
+// Issue 17: an unreachable PLC directory showed a raw Go error chain.
+func TestUnreachablePLCIsASentence(t *testing.T) {
+	base, logs, stop := runDaemon(t, map[string]string{"HEARTH_DATA": t.TempDir(), "HEARTH_RELAYS": "http://127.0.0.1:9",
+		"HEARTH_PLC_URL": "http://127.0.0.1:9", "HEARTH_HOSTNAME": "pds.hearth.dev"})
+	defer stop()
+	jar, _ := cookiejar.New(nil)
+	p := &pageClient{t: t, c: &http.Client{Jar: jar}, base: base}
+	p.get("/xrpc/_health")
+	code := regexp.MustCompile(`setup_code=(\S+)`).FindStringSubmatch(logs.String())
+	p.post("/setup", "/setup/unlock", url.Values{"code": {code[1]}})
+	page := p.post("/setup", "/setup/owner", url.Values{"name": {"alice"}, "domain": {".pds.hearth.dev"}, "email": {"alice@example.com"},
+		"password": {"a good long password"}, "password2": {"a good long password"}})
+	if strings.Contains(page, "dial tcp") || strings.Contains(page, "connection refused") || !strings.Contains(page, "PLC directory") ||
+		!strings.Contains(page, `value="alice@example.com"`) {
+		t.Fatalf("PLC refusal page: %s", page)
+	}
+}
+
+// Issue 17: "The name does not point at this machine" although DNS
+// answered 127.0.0.1.
+func TestCheckAddressCountsLoopback(t *testing.T) {
+	if rep := (&appliance{}).CheckAddress(context.Background(), "localhost"); !rep.PointsHere {
+		t.Fatalf("localhost does not point here: %+v", rep)
+	}
+}
+
+func TestSamplesThinOut(t *testing.T) {
+	now := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	var hist []web.Sample
+	for m := 6 * 60; m >= 0; m-- { // a sample a minute for six hours
+		hist = append(hist, web.Sample{Time: now.Add(-time.Duration(m) * time.Minute), Requests: 1})
+	}
+	hist = thin(hist, now)
+	fine, total := 0, int64(0)
+	for _, s := range hist {
+		if now.Sub(s.Time) <= fineFor {
+			fine++
+		}
+		total += s.Requests
+	}
+	if fine != 121 || len(hist) > 121+5 || total != 6*60+1 {
+		t.Fatalf("%d samples, %d fine, %d requests", len(hist), fine, total)
+	}
+	old := []web.Sample{{Time: now.Add(-31 * 24 * time.Hour)}, {Time: now}}
+	if got := thin(old, now); len(got) != 1 {
+		t.Fatalf("a sample past 30 days kept: %v", got)
 	}
 }
