@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hearth-pds/hearth/identity"
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/account/mail"
 	"github.com/hearth-pds/hearth/identity/account/move"
@@ -43,8 +43,13 @@ type appliance struct {
 	db        *store.DB
 	log       *slog.Logger
 	started   time.Time
-	setupCode string
+	setupCode string // printed at each start until setup is done (setupcode.go)
 	mail      *mail.Sender
+
+	base     config       // the settings of flags and environment, before the wizard's
+	requests atomic.Int64 // HTTP requests served since start (see counted)
+	// sampledRequests is requests at the last sample (see sampleStats).
+	sampledRequests atomic.Int64
 
 	mu      sync.Mutex
 	cfg     config
@@ -81,7 +86,13 @@ func (a *appliance) meta(name string) string {
 // effective applies the wizard's stored hostname unless a flag or the
 // environment set one.
 func (a *appliance) effective(cfg config) config {
-	if h := a.meta(metaHostname); h != "" && !cfg.explicit["hostname"] {
+	if cfg.explicit["hostname"] {
+		return cfg
+	}
+	if a.meta(metaTrial) != "" {
+		return cfg.trial()
+	}
+	if h := a.meta(metaHostname); h != "" {
 		cfg.Hostname = h
 		cfg.derive()
 	}
@@ -103,39 +114,33 @@ func (a *appliance) Owner() (string, bool) {
 	return o, o != ""
 }
 
-func (a *appliance) SetupCode() string {
-	if _, done := a.Owner(); done {
-		return ""
-	}
-	return a.setupCode
-}
-
+// Hostname is the hostname the stored settings ask for, which the running
+// server has too, unless a wizard step is restarting it this moment.
 func (a *appliance) Hostname() (string, bool) {
-	_, cfg := a.server()
-	return cfg.Hostname, cfg.explicit["hostname"] || a.meta(metaHostname) != ""
+	cfg := a.effective(a.base)
+	return cfg.Hostname, cfg.explicit["hostname"] || a.meta(metaHostname) != "" || cfg.Trial
 }
 
 func (a *appliance) SaveHostname(ctx context.Context, host string) error {
 	host = strings.ToLower(strings.TrimSpace(host))
-	if host != "localhost" {
-		if _, err := identity.ParseHandle(host); err != nil {
-			return fmt.Errorf("%q is not a hostname", host)
-		}
+	if host == "" {
+		return errors.New("Type the name people will reach this server at, like pds.example.com.")
 	}
-	if err := a.db.Update(ctx, func(tx *store.Tx) error { return tx.SetMeta(metaHostname, []byte(host)) }); err != nil {
+	if isLocalHost(host) {
+		return errHostnameLocal
+	}
+	if err := checkHostname(host); err != nil {
 		return err
 	}
-	a.mu.Lock()
-	reload := a.reload
-	a.mu.Unlock()
-	// Restart after this response has been written.
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		select {
-		case reload <- struct{}{}:
-		default:
+	if err := a.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteMeta(metaTrial); err != nil {
+			return err
 		}
-	}()
+		return tx.SetMeta(metaHostname, []byte(host))
+	}); err != nil {
+		return err
+	}
+	a.restartSoon()
 	return nil
 }
 
@@ -151,9 +156,11 @@ func (a *appliance) CheckAddress(ctx context.Context, host string) web.AddressRe
 	local := map[string]bool{}
 	if ifs, err := net.InterfaceAddrs(); err == nil {
 		for _, x := range ifs {
-			if n, ok := x.(*net.IPNet); ok && !n.IP.IsLoopback() {
-				rep.Local = append(rep.Local, n.IP.String())
-				local[n.IP.String()] = true
+			if n, ok := x.(*net.IPNet); ok {
+				if !n.IP.IsLoopback() {
+					rep.Local = append(rep.Local, n.IP.String())
+				}
+				local[n.IP.String()] = true // 127.0.0.1 is this machine too
 			}
 		}
 	}
@@ -165,18 +172,27 @@ func (a *appliance) CheckAddress(ctx context.Context, host string) web.AddressRe
 	return rep
 }
 
+// HandleDomains are those of the stored settings, so a page drawn while the
+// address step restarts the server already offers the new domain.
 func (a *appliance) HandleDomains() []string {
-	_, cfg := a.server()
-	return splitList(cfg.HandleDomains)
+	return splitList(a.effective(a.base).HandleDomains)
 }
 
 func (a *appliance) CreateOwner(ctx context.Context, handle, email, password string) (string, error) {
+	if !a.settled() {
+		return "", web.ErrRestarting
+	}
 	srv, _ := a.server()
 	did, err := srv.CreateOwner(ctx, handle, email, password)
 	if err != nil {
 		return "", err
 	}
-	return did, a.db.Update(ctx, func(tx *store.Tx) error { return tx.SetMeta(metaOwner, []byte(did)) })
+	return did, a.db.Update(ctx, func(tx *store.Tx) error {
+		if err := a.dropSetupCode(tx); err != nil {
+			return err
+		}
+		return tx.SetMeta(metaOwner, []byte(did))
+	})
 }
 
 func (a *appliance) ClaimHandle(ctx context.Context, did, handle string) error {
@@ -238,6 +254,7 @@ func (a *appliance) Status(ctx context.Context) web.Status {
 			return nil
 		})
 	})
+	a.health(ctx, &st)
 	a.mu.Lock()
 	crawler := a.crawler
 	a.mu.Unlock()
@@ -260,7 +277,11 @@ func (a *appliance) Backup(w io.Writer) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	return io.Copy(w, f)
+	n, err := io.Copy(w, f)
+	if err == nil {
+		a.noteBackup()
+	}
+	return n, err
 }
 
 func (a *appliance) ExportRepo(ctx context.Context, did string, w io.Writer) error {
@@ -276,40 +297,6 @@ func (a *appliance) Accounts() *account.Service {
 func (a *appliance) PublicURL() string {
 	_, cfg := a.server()
 	return cfg.PublicURL
-}
-
-// sampleStats records total records and file size every hour for the status
-// page's chart, keeping 30 days.
-func sampleStats(ctx context.Context, db *store.DB, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		s := web.Sample{Time: time.Now().UTC()}
-		if fi, err := os.Stat(db.Path()); err == nil {
-			s.FileBytes = fi.Size()
-		}
-		err := db.Update(ctx, func(tx *store.Tx) error {
-			n := 0
-			tx.Repos("", func(r *store.Repo) error { n += r.RecordCount(); return nil })
-			s.Records = n
-			var hist []web.Sample
-			json.Unmarshal(tx.Meta(metaStats), &hist)
-			hist = append(hist, s)
-			if len(hist) > 24*30 {
-				hist = hist[len(hist)-24*30:]
-			}
-			raw, _ := json.Marshal(hist)
-			return tx.SetMeta(metaStats, raw)
-		})
-		if err != nil && ctx.Err() == nil {
-			log.Warn("recording stats failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // RequestCrawl asks the relays to crawl now, past the crawler's back-off.

@@ -273,3 +273,27 @@ func buildHearth(t *testing.T) string {
 	}
 	return bin
 }
+
+// TestE2ETrialFromZero is the walk from zero: a fresh folder with no
+// settings, the local trial in Debian's chromium, a post through
+// @atproto/api seen in the status page's counts, and on every page at
+// phone and desktop sizes the fit and accessibility checks (see
+// e2e/trial.mjs; screenshots land in e2e/artifacts/trial-*.png).
+func TestE2ETrialFromZero(t *testing.T) {
+	e2e.Node(t)
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("HEARTH_E2E") == "1" {
+			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
+		}
+		t.Skip("chromium not installed")
+	}
+	bin := buildHearth(t)
+	var summary struct {
+		OK    bool     `json:"ok"`
+		Steps []string `json:"steps"`
+	}
+	e2e.Run(t, &summary, "trial.mjs", bin)
+	if !summary.OK || len(summary.Steps) < 13 {
+		t.Fatalf("trial walk: %+v", summary)
+	}
+}

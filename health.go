@@ -1,44 +1,153 @@
 package main
 
 import (
-	"fmt"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
 	"syscall"
+	"time"
 
+	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/web"
 )
 
-// Thresholds of the disk warnings.
+// metaLastBackup is the unix time of the last backup downloaded (meta
+// bucket), for the status page's reminder.
+const metaLastBackup = "backup.last"
+
+func (a *appliance) noteBackup() {
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	if err := a.db.Update(context.Background(), func(tx *store.Tx) error { return tx.SetMeta(metaLastBackup, []byte(now)) }); err != nil {
+		a.log.Warn("recording the backup time failed", "err", err)
+	}
+}
+
+// health fills what the status page's cards judge: DNS, the owner's DID
+// document, disk, backups and counts.
+func (a *appliance) health(ctx context.Context, st *web.Status) {
+	srv, cfg := a.server()
+	st.Now, st.Hostname, st.Trial = time.Now(), cfg.Hostname, cfg.Trial
+	st.Requests = a.requests.Load()
+	if v, err := strconv.ParseInt(a.meta(metaLastBackup), 10, 64); err == nil {
+		st.LastBackup = time.Unix(v, 0)
+	}
+	var fs syscall.Statfs_t
+	if syscall.Statfs(filepath.Dir(a.db.Path()), &fs) == nil {
+		st.DiskFree, st.DiskTotal = int64(fs.Bavail)*int64(fs.Bsize), int64(fs.Blocks)*int64(fs.Bsize)
+	}
+	a.db.View(func(tx *store.Tx) error {
+		st.Events = eventCount(tx)
+		return nil
+	})
+	if !cfg.Trial {
+		st.Address = a.CheckAddress(ctx, cfg.Hostname)
+	}
+	// A last sample of now, so the charts draw from the first minute.
+	if n := len(st.History); n > 0 {
+		last := st.History[n-1]
+		recs := 0
+		for _, acc := range st.Accounts {
+			recs += acc.Records
+		}
+		st.History = append(st.History, web.Sample{Time: st.Now.UTC(), Records: recs, FileBytes: st.FileBytes,
+			Requests: st.Requests - a.sampledRequests.Load(), Events: max(0, int64(st.Events-last.Kept)), Kept: st.Events})
+	}
+	did, ok := a.Owner()
+	if !ok {
+		return
+	}
+	st.Identity.DID = did
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	svc := srv.Accounts()
+	doc, err := svc.PLC.Document(ctx, did)
+	if err != nil {
+		a.log.Info("status: reading the owner's DID document failed", "did", did, "err", err)
+		st.Identity.Err = "unreadable"
+		return
+	}
+	st.Identity.Endpoint, _ = doc.PDSEndpoint()
+	keys, err := svc.RecoveryKeys(ctx, did)
+	if err != nil {
+		st.Identity.Err = "unreadable"
+		return
+	}
+	st.Identity.RecoveryKeys = len(keys)
+}
+
+func eventCount(tx *store.Tx) int {
+	if b := tx.Bolt().Bucket([]byte("events")); b != nil {
+		return b.Stats().KeyN
+	}
+	return 0
+}
+
+// Samples are fine at first and coarser later: one a minute for the last
+// two hours, then one an hour for 30 days. Each holds the totals at its
+// time and the requests and events since the one before.
 const (
-	lowDiskFraction = 0.10    // warn under 10% free…
-	lowDiskBytes    = 1 << 30 // …or under 1 GiB free
-	// arm32FileLimit is about the largest bbolt file a 32-bit ARM process
-	// can map (armv6/armv7): the address space is 4 GiB, and the map must
-	// be one piece of it.
-	arm32FileLimit  = 2 << 30
-	fileLimitWarnAt = 0.75
+	fineFor    = 2 * time.Hour
+	keepCoarse = 30 * 24 * time.Hour
 )
 
-// diskHealth reads the free space of the data folder's file system and
-// sets the file-size limit of this platform, with a warning in words for
-// each that is close to its end.
-func diskHealth(dir string, fileBytes int64, goarch string) web.DiskStatus {
-	d := web.DiskStatus{FileBytes: fileBytes}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err == nil {
-		d.Free, d.Total = int64(st.Bavail)*int64(st.Bsize), int64(st.Blocks)*int64(st.Bsize)
-		if d.Total > 0 && (float64(d.Free) < lowDiskFraction*float64(d.Total) || d.Free < lowDiskBytes) {
-			d.Warnings = append(d.Warnings, fmt.Sprintf(
-				"The disk of the data folder is nearly full: %s free of %s. When it fills, posts and uploads fail until space is freed; remove other files or move Hearth to a larger disk.",
-				sizeWords(d.Free), sizeWords(d.Total)))
+// thin merges the samples older than fineFor into one per hour (the last
+// of each hour, with the counts of the hour summed) and drops those past
+// keepCoarse.
+func thin(hist []web.Sample, now time.Time) []web.Sample {
+	var out []web.Sample
+	for _, s := range hist {
+		age := now.Sub(s.Time)
+		if age > keepCoarse {
+			continue
+		}
+		if n := len(out); n > 0 && age > fineFor && now.Sub(out[n-1].Time) > fineFor &&
+			out[n-1].Time.Truncate(time.Hour).Equal(s.Time.Truncate(time.Hour)) {
+			s.Requests += out[n-1].Requests
+			s.Events += out[n-1].Events
+			out[n-1] = s
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// sampleStats records the totals every minute for the status page's
+// charts, kept in the data file (meta "stats.history").
+func (a *appliance) sampleStats(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		s := web.Sample{Time: time.Now().UTC()}
+		if fi, err := os.Stat(db.Path()); err == nil {
+			s.FileBytes = fi.Size()
+		}
+		req := a.requests.Load()
+		s.Requests = req - a.sampledRequests.Swap(req)
+		err := db.Update(ctx, func(tx *store.Tx) error {
+			n := 0
+			tx.Repos("", func(r *store.Repo) error { n += r.RecordCount(); return nil })
+			s.Records = n
+			s.Kept = eventCount(tx)
+			var hist []web.Sample
+			json.Unmarshal(tx.Meta(metaStats), &hist)
+			if n := len(hist); n > 0 {
+				s.Events = int64(max(0, s.Kept-hist[n-1].Kept))
+			}
+			hist = thin(append(hist, s), s.Time)
+			raw, _ := json.Marshal(hist)
+			return tx.SetMeta(metaStats, raw)
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("recording stats failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
-	if goarch == "arm" {
-		d.FileLimit = arm32FileLimit
-		if float64(fileBytes) >= fileLimitWarnAt*float64(d.FileLimit) {
-			d.Warnings = append(d.Warnings, fmt.Sprintf(
-				"The data file is %s, close to the %s a 32-bit ARM system can open. Compact it (hearth compact), or move to a 64-bit system (arm64).",
-				sizeWords(fileBytes), sizeWords(d.FileLimit)))
-		}
-	}
-	return d
 }

@@ -49,6 +49,7 @@ type config struct {
 	SMTPURL, EmailFrom                                       string
 	PrivacyPolicyURL, TermsOfServiceURL, ContactEmail        string
 	InviteRequired, Dev, RateLimits                          bool
+	Trial                                                    bool // the wizard's local trial (trial.go)
 	EventRetention, RelayCheckInterval                       time.Duration
 	MetricsListen                                            string
 	MetricsPublic                                            bool
@@ -184,6 +185,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("%s %q: want a full http(s) address, like https://example.com/privacy", u.name, u.v)
 		}
 	}
+	if err := checkHostname(c.Hostname); err != nil {
+		return c, fmt.Errorf("hostname: %w", err)
+	}
 	if c.ContactEmail != "" && !strings.Contains(c.ContactEmail, "@") {
 		return c, fmt.Errorf("contact email %q: want an address, like you@example.com", c.ContactEmail)
 	}
@@ -219,6 +223,10 @@ func (c *config) derive() {
 			scheme = "http://"
 		}
 		c.PublicURL = scheme + c.Hostname
+		// A local name is reached at the port Hearth listens on.
+		if _, port, err := net.SplitHostPort(c.Listen); err == nil && scheme == "http://" && !strings.Contains(c.Hostname, ":") && port != "80" {
+			c.PublicURL += ":" + port
+		}
 	}
 	if !c.explicit["handle-domains"] {
 		c.HandleDomains = "." + c.Hostname
@@ -273,11 +281,9 @@ func (a *appliance) open(cfg config) (config, func(), error) {
 	if cfg.AdminPassword, err = ensureAdminPassword(context.Background(), db, cfg.Data, cfg.AdminPassword); err != nil {
 		return fail(err)
 	}
-	a.db = db
-	if _, done := a.Owner(); !done {
-		a.setupCode = newSetupCode()
-		log.Warn("Hearth is not set up yet: open its page and enter this setup code",
-			"setup_code", a.setupCode, "url", "http://"+cfg.Listen+"/")
+	a.db, a.base = db, cfg
+	if err := a.announceSetup(); err != nil {
+		return fail(err)
 	}
 	from := cfg.EmailFrom
 	if from == "" {
@@ -296,7 +302,7 @@ func (a *appliance) open(cfg config) (config, func(), error) {
 	for _, work := range []func(){
 		func() { sender.Run(bg) },
 		func() { pruneEvents(bg, db, cfg.EventRetention, log) },
-		func() { sampleStats(bg, db, log) },
+		func() { a.sampleStats(bg, db, log) },
 		func() { keepLastSeq(bg, db, cfg.Data, log) },
 	} {
 		wg.Add(1)
@@ -386,7 +392,8 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	mux.Handle("/", pages)
 	mux.Handle("GET /tls-check", tlsCheck(db, cfg))
 	oauthRoutes(mux, srv, pages)
-	handler := cfg.trusted.Middleware(mux)
+	app.trialRoutes(mux, cfg)
+	handler := cfg.trusted.Middleware(app.counted(mux))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -11,7 +11,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Data != "./data" || c.Listen != "127.0.0.1:2583" || c.PublicURL != "http://localhost" ||
+	if c.Data != "./data" || c.Listen != "127.0.0.1:2583" || c.PublicURL != "http://localhost:2583" ||
 		c.HandleDomains != ".localhost" || !c.InviteRequired || c.Dev {
 		t.Fatalf("defaults: %+v", c)
 	}

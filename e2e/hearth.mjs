@@ -67,9 +67,8 @@ export async function makeOwner(page, hearth, { host = 'pds.hearth.dev', name = 
   await page.fill('#code', code)
   await page.click('button:has-text("Continue")')
   await page.fill('#hostname', host)
-  await page.click('button:has-text("Use this name")')
-  await sleep(1000) // the server restarts with the new hostname
-  await page.goto(hearth.url + '/setup')
+  await page.click('button:has-text("Put it on the Internet")')
+  await page.getByText('Your account').waitFor() // the restart page moves on by itself
   await page.fill('#name', name)
   await page.fill('#email', email)
   await page.fill('#password', password)

@@ -51,6 +51,9 @@
 //	oauthgrantof/<did>‖0x00‖<id> empty: the grants of an account ("Connected apps")
 //	oauthpkce/<sha256(cc)>    unix seconds (8 bytes): a code_challenge seen, refused if reused
 //	oauthremember/<did>‖0x00‖<client_id> scope an account approved and asked to remember
+//	plc/<did>‖0x00‖<n>        the local PLC directory of a trial (package identity/plc/plclocal):
+//	                          operation n (4 bytes big-endian) of did, as the JSON it accepted,
+//	                          checked against the ones before it; empty outside a trial
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that

@@ -13,8 +13,17 @@ import (
 type Backend interface {
 	// Owner is the DID of the account made by the wizard, if any.
 	Owner() (string, bool)
-	// SetupCode is the one-time code that unlocks the wizard.
-	SetupCode() string
+	// CheckSetupCode reports whether code is the one that unlocks the
+	// wizard while setup is open.
+	CheckSetupCode(code string) bool
+	// Trial reports a local trial: this computer only, its own PLC
+	// directory, .test handles, never federated.
+	Trial() bool
+	// StartTrial switches to the local trial (the server restarts).
+	StartTrial(ctx context.Context) error
+	// LeaveTrial ends it: the wizard opens again at the address step, and
+	// the trial's accounts stay local.
+	LeaveTrial(ctx context.Context) error
 	// Hostname is the public hostname in force, and whether it was chosen
 	// (by the wizard, a flag or the environment) rather than defaulted.
 	Hostname() (string, bool)
@@ -73,6 +82,27 @@ type Status struct {
 	History     []Sample
 	Mail        MailStatus
 	Disk        DiskStatus
+
+	// What the cards judge (see cards.go).
+	Hostname   string
+	Trial      bool
+	Events     int           // firehose events kept for replay
+	Requests   int64         // HTTP requests since start
+	Address    AddressReport // DNS of the hostname (none in a trial)
+	Identity   IdentityCheck
+	DiskFree   int64 // bytes free where the data file is
+	DiskTotal  int64
+	LastBackup time.Time // zero: never
+	Now        time.Time
+}
+
+// IdentityCheck is what the owner's DID document says, read from its
+// directory.
+type IdentityCheck struct {
+	DID          string
+	Endpoint     string // the PDS the document names
+	RecoveryKeys int    // rotation keys the owner holds
+	Err          string // the directory did not answer (detail is in the log)
 }
 
 // MailStatus is the state of the account mail.
@@ -94,9 +124,13 @@ type AccountStatus struct {
 	RepoBytes int
 }
 
-// Sample is one point of the history chart.
+// Sample is one point of the history charts: totals at Time, and the
+// requests and firehose events since the sample before.
 type Sample struct {
 	Time      time.Time
 	Records   int
 	FileBytes int64
+	Requests  int64 `json:",omitempty"`
+	Events    int64 `json:",omitempty"`
+	Kept      int   `json:",omitempty"` // firehose events kept at Time
 }

@@ -87,28 +87,6 @@ func (r RelayStatus) Words(now time.Time) string {
 	return s + "."
 }
 
-// agoWords is a duration in the past, in words: "just now", "1 minute
-// ago", "3 hours ago".
-func agoWords(d time.Duration) string {
-	unit := func(n int, one string) string {
-		if n == 1 {
-			return "1 " + one + " ago"
-		}
-		return fmt.Sprintf("%d %ss ago", n, one)
-	}
-	switch {
-	case d < 10*time.Second:
-		return "just now"
-	case d < time.Minute:
-		return unit(int(d/time.Second), "second")
-	case d < time.Hour:
-		return unit(int(d/time.Minute), "minute")
-	case d < 48*time.Hour:
-		return unit(int(d/time.Hour), "hour")
-	}
-	return unit(int(d/(24*time.Hour)), "day")
-}
-
 // Sentence is Words as of now, for the templates.
 func (r RelayStatus) Sentence() string { return r.Words(time.Now()) }
 

@@ -16,7 +16,7 @@ func TestRelayWords(t *testing.T) {
 		{RelayStatus{Relay: "bsky.network", State: "active", Behind: 3, Missing: now.Add(-2 * time.Minute), AnsweredAt: now},
 			"bsky.network has your posts up to 2 minutes ago (checked just now)."},
 		{RelayStatus{Relay: "bsky.network", State: "active", AnsweredAt: now.Add(-time.Hour)},
-			"bsky.network has all your posts (checked 1 hour ago)."},
+			"bsky.network has all your posts (checked 60 minutes ago)."},
 		{RelayStatus{Relay: "bsky.network", State: "offline", LastOK: now.Add(-time.Minute), Reason: "offline"},
 			"bsky.network marked this server offline: Hearth asked it to crawl again 1 minute ago."},
 		{RelayStatus{Relay: "bsky.network", State: "idle"}, "bsky.network marked this server idle: Hearth asks it to crawl again shortly."},

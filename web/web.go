@@ -65,11 +65,16 @@ func New(b Backend, log *slog.Logger) *Pages {
 		log = slog.New(slog.DiscardHandler)
 	}
 	funcs := template.FuncMap{
-		"bytes":   humanBytes,
-		"ago":     func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
-		"chart":   chart,
-		"purpose": purposeWords,
-		"until":   func(t time.Time) string { return time.Until(t).Round(time.Minute).String() },
+		"bytes":    humanBytes,
+		"ago":      func(t time.Time) string { return agoWords(time.Since(t)) },
+		"when":     when,
+		"count":    countWords,
+		"trial":    func() bool { return b.Trial() },
+		"chart":    chart,
+		"activity": activity,
+		"cards":    cards,
+		"purpose":  purposeWords,
+		"until":    func(t time.Time) string { return time.Until(t).Round(time.Minute).String() },
 	}
 	t := template.Must(template.New("").Funcs(funcs).ParseFS(templatesFS, "templates/*.html"))
 	key := make([]byte, 32)
@@ -83,11 +88,8 @@ func (p *Pages) Handler() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /{$}", p.home)
-	mux.HandleFunc("GET /setup", p.setupPage)
-	mux.HandleFunc("POST /setup/unlock", p.post(p.unlock, false))
-	mux.HandleFunc("POST /setup/address", p.post(p.address, true))
-	mux.HandleFunc("POST /setup/owner", p.post(p.owner, true))
-	mux.HandleFunc("POST /setup/check-handle", p.post(p.claimHandle, false))
+	mux.HandleFunc("GET /favicon.ico", favicon)
+	p.wizardRoutes(mux)
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.post(p.login, false))
 	mux.HandleFunc("POST /logout", p.post(p.logout, false))
@@ -168,126 +170,6 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/status", http.StatusSeeOther)
 }
 
-func (p *Pages) setupPage(w http.ResponseWriter, r *http.Request) {
-	s := p.current(w, r, true)
-	data := map[string]any{"CSRF": s.csrf}
-	if _, done := p.b.Owner(); done {
-		data["Step"] = "done"
-		data["PublicURL"] = p.b.PublicURL()
-		data["Relays"] = p.b.Status(r.Context()).Relays
-		p.render(w, "setup.html", data)
-		return
-	}
-	host, chosen := p.b.Hostname()
-	data["Host"] = host
-	switch {
-	case !s.setup:
-		data["Step"] = "code"
-	case !chosen || r.URL.Query().Get("step") == "address":
-		data["Step"] = "address"
-		if q := r.URL.Query().Get("check"); q != "" {
-			rep := p.b.CheckAddress(r.Context(), q)
-			data["Report"] = rep
-			data["Host"] = q
-		}
-	default:
-		data["Step"] = "owner"
-		data["Domains"] = p.b.HandleDomains()
-	}
-	data["Error"] = r.URL.Query().Get("error")
-	p.render(w, "setup.html", data)
-}
-
-func back(w http.ResponseWriter, r *http.Request, path, msg string) {
-	if msg != "" {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		path += sep + "error=" + url.QueryEscape(msg)
-	}
-	http.Redirect(w, r, path, http.StatusSeeOther)
-}
-
-func (p *Pages) unlock(w http.ResponseWriter, r *http.Request, s *session) {
-	if !p.allowAttempt(r) {
-		back(w, r, "/setup", "Too many attempts: wait a few minutes.")
-		return
-	}
-	code := strings.TrimSpace(r.PostFormValue("code"))
-	want := p.b.SetupCode()
-	if want == "" || subtle.ConstantTimeCompare([]byte(code), []byte(want)) != 1 {
-		p.failedAttempt(r)
-		back(w, r, "/setup", "That is not the setup code. It is printed in Hearth's log when it starts.")
-		return
-	}
-	p.mu.Lock()
-	s.setup = true
-	p.mu.Unlock()
-	p.rotate(w, r, s)
-	http.Redirect(w, r, "/setup", http.StatusSeeOther)
-}
-
-func (p *Pages) address(w http.ResponseWriter, r *http.Request, s *session) {
-	host := strings.ToLower(strings.TrimSpace(r.PostFormValue("hostname")))
-	if r.PostFormValue("action") == "check" {
-		http.Redirect(w, r, "/setup?step=address&check="+url.QueryEscape(host), http.StatusSeeOther)
-		return
-	}
-	if err := p.b.SaveHostname(r.Context(), host); err != nil {
-		back(w, r, "/setup?step=address", err.Error())
-		return
-	}
-	http.Redirect(w, r, "/setup", http.StatusSeeOther)
-}
-
-func (p *Pages) owner(w http.ResponseWriter, r *http.Request, s *session) {
-	f := r.PostFormValue
-	pw := f("password")
-	if len(pw) < 8 {
-		back(w, r, "/setup", "Choose a password of at least 8 characters.")
-		return
-	}
-	if pw != f("password2") {
-		back(w, r, "/setup", "The two passwords differ.")
-		return
-	}
-	name := strings.ToLower(strings.TrimSpace(f("name")))
-	handle := name + f("domain")
-	custom := strings.ToLower(strings.TrimSpace(f("custom")))
-	did, err := p.b.CreateOwner(r.Context(), handle, strings.TrimSpace(f("email")), pw)
-	if err != nil {
-		back(w, r, "/setup", err.Error())
-		return
-	}
-	p.mu.Lock()
-	s.owner = true
-	p.mu.Unlock()
-	p.rotate(w, r, s)
-	if custom != "" {
-		p.render(w, "setup.html", map[string]any{"Step": "custom", "CSRF": s.csrf, "DID": did, "Custom": custom})
-		return
-	}
-	http.Redirect(w, r, "/setup", http.StatusSeeOther)
-}
-
-// claimHandle runs after the owner exists, so it needs the owner's session.
-func (p *Pages) claimHandle(w http.ResponseWriter, r *http.Request, s *session) {
-	if !s.owner {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	did, _ := p.b.Owner()
-	custom := strings.ToLower(strings.TrimSpace(r.PostFormValue("custom")))
-	data := map[string]any{"Step": "custom", "CSRF": s.csrf, "DID": did, "Custom": custom}
-	if err := p.b.ClaimHandle(r.Context(), did, custom); err != nil {
-		data["Error"] = err.Error()
-		p.render(w, "setup.html", data)
-		return
-	}
-	http.Redirect(w, r, "/setup", http.StatusSeeOther)
-}
-
 // clientIP is the client's address, as clientip decided it.
 func clientIP(r *http.Request) string { return clientip.Addr(r) }
 
@@ -319,12 +201,17 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, s *session) {
 	if !p.allowAttempt(r) {
-		back(w, r, "/login", "Too many attempts: wait a few minutes.")
+		back(w, r, "/login", "Too many attempts from here: wait a few minutes, then try again.")
 		return
 	}
-	if !p.b.Login(r.Context(), strings.TrimSpace(r.PostFormValue("identifier")), r.PostFormValue("password")) {
+	id := strings.TrimSpace(r.PostFormValue("identifier"))
+	if !p.b.Login(r.Context(), id, r.PostFormValue("password")) {
 		p.failedAttempt(r)
-		back(w, r, "/login", "Wrong handle or password.")
+		msg := "Wrong handle or password: check both and try again, or reset your password on the account page."
+		if id == "admin" {
+			msg = "That is not the admin password: it is HEARTH_ADMIN_PASSWORD when set, else the file admin-password in Hearth's data folder."
+		}
+		p.render(w, "login.html", map[string]any{"CSRF": s.csrf, "Error": msg, "Identifier": id})
 		return
 	}
 	p.mu.Lock()
@@ -367,10 +254,17 @@ func (p *Pages) repoCAR(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	did := r.URL.Query().Get("did")
+	name := strings.ReplaceAll(did, ":", "-")
+	for _, a := range p.b.Status(r.Context()).Accounts {
+		if a.DID == did && a.Handle != "" {
+			name = a.Handle
+		}
+	}
 	w.Header().Set("Content-Type", "application/vnd.ipld.car")
-	w.Header().Set("Content-Disposition", "attachment; filename=repo.car")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%s-repo-%s.car", safeName(name), p.now().UTC().Format("20060102")))
 	if err := p.b.ExportRepo(r.Context(), did, w); err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+		p.log.Info("repo download refused", "did", did, "err", err)
+		http.Error(w, "There is no such repository here: go back to the status page and use its download link.", http.StatusNotFound)
 	}
 }
 
@@ -389,30 +283,4 @@ func humanBytes(n any) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f %s", v, units[i])
-}
-
-// chart draws records and file size over time as inline SVG lines, each
-// scaled to its own maximum.
-func chart(samples []Sample) template.HTML {
-	if len(samples) < 2 {
-		return template.HTML(`<p class="muted">The chart fills in as Hearth keeps hourly samples.</p>`)
-	}
-	const w, h = 600.0, 120.0
-	t0, t1 := samples[0].Time, samples[len(samples)-1].Time
-	span := max(t1.Sub(t0).Seconds(), 1)
-	maxR, maxB := 1, int64(1)
-	for _, s := range samples {
-		maxR, maxB = max(maxR, s.Records), max(maxB, s.FileBytes)
-	}
-	var recs, size strings.Builder
-	for _, s := range samples {
-		x := w * s.Time.Sub(t0).Seconds() / span
-		fmt.Fprintf(&recs, "%.1f,%.1f ", x, h-h*float64(s.Records)/float64(maxR))
-		fmt.Fprintf(&size, "%.1f,%.1f ", x, h-h*float64(s.FileBytes)/float64(maxB))
-	}
-	return template.HTML(fmt.Sprintf(`<svg viewBox="0 0 600 120" role="img" aria-label="records (up to %d) and data file size (up to %s) over time">`+
-		`<polyline fill="none" stroke="currentColor" stroke-width="2" points="%s"/>`+
-		`<polyline fill="none" stroke="#2563eb" stroke-width="2" stroke-dasharray="4 3" points="%s"/></svg>`+
-		`<p class="muted">Solid: records (max %d). Dashed: data file (max %s).</p>`,
-		maxR, humanBytes(maxB), recs.String(), size.String(), maxR, humanBytes(maxB)))
 }

@@ -31,10 +31,21 @@ type fakeBackend struct {
 	crawls   int
 	crawlErr error
 	mover    *move.Runner
+	trial    bool
+	ownerErr error // CreateOwner fails with it
 }
 
-func (f *fakeBackend) Owner() (string, bool)    { return f.owner, f.owner != "" }
-func (f *fakeBackend) SetupCode() string        { return "open-sesame" }
+func (f *fakeBackend) Owner() (string, bool)        { return f.owner, f.owner != "" }
+func (f *fakeBackend) CheckSetupCode(c string) bool { return f.owner == "" && c == "open-sesame" }
+func (f *fakeBackend) Trial() bool                  { return f.trial }
+func (f *fakeBackend) StartTrial(context.Context) error {
+	f.trial, f.host, f.chosen = true, "localhost", true
+	return nil
+}
+func (f *fakeBackend) LeaveTrial(context.Context) error {
+	f.trial, f.chosen, f.owner = false, false, ""
+	return nil
+}
 func (f *fakeBackend) Hostname() (string, bool) { return f.host, f.chosen }
 func (f *fakeBackend) SaveHostname(_ context.Context, h string) error {
 	if !strings.Contains(h, ".") {
@@ -46,8 +57,16 @@ func (f *fakeBackend) SaveHostname(_ context.Context, h string) error {
 func (f *fakeBackend) CheckAddress(_ context.Context, h string) AddressReport {
 	return AddressReport{Host: h, Addresses: []string{"203.0.113.5"}, Local: []string{"192.168.1.2"}}
 }
-func (f *fakeBackend) HandleDomains() []string { return []string{"." + f.host} }
+func (f *fakeBackend) HandleDomains() []string {
+	if f.trial {
+		return []string{".test"}
+	}
+	return []string{"." + f.host}
+}
 func (f *fakeBackend) CreateOwner(_ context.Context, handle, email, pw string) (string, error) {
+	if f.ownerErr != nil {
+		return "", f.ownerErr
+	}
 	f.owner, f.password = "did:plc:owner", pw
 	return f.owner, nil
 }
@@ -60,7 +79,7 @@ func (f *fakeBackend) Login(_ context.Context, id, pw string) bool {
 func (f *fakeBackend) Status(context.Context) Status {
 	st := Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
 		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}, Mail: f.mail,
-		Relays: []RelayStatus{{Relay: "bsky.network"}}}
+		Relays: []RelayStatus{{Relay: "bsky.network"}}, Trial: f.trial}
 	if f.accounts != nil { // the real accounts, as appliance.Status lists them
 		st.Accounts = nil
 		f.accounts.DB.View(func(tx *store.Tx) error {
@@ -172,7 +191,7 @@ func TestWizardFlow(t *testing.T) {
 		t.Fatalf("cross-origin post: %d", res.StatusCode)
 	}
 	before := b.cookie()
-	if _, body := b.post("/setup/unlock", url.Values{"csrf": {tok}, "code": {"open-sesame"}}, b.url); !strings.Contains(body, "Your address") {
+	if _, body := b.post("/setup/unlock", url.Values{"csrf": {tok}, "code": {"open-sesame"}}, b.url); !strings.Contains(body, "Where Hearth lives") {
 		t.Fatalf("after the code: %s", body)
 	}
 	// The code rotates the session: the cookie from before is anonymous still.
@@ -191,14 +210,17 @@ func TestWizardFlow(t *testing.T) {
 			}
 		}
 	}
-	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"save"}}, b.url); !strings.Contains(body, "Your account") {
+	if _, body := b.post("/setup/address", url.Values{"csrf": {tok}, "hostname": {"pds.example.com"}, "action": {"save"}}, b.url); !strings.Contains(body, "restarting") {
+		t.Fatalf("restart page: %s", body)
+	}
+	if _, body := b.get("/setup"); !strings.Contains(body, "Your account") {
 		t.Fatalf("owner step: %s", body)
 	}
-	if _, body := b.post("/setup/owner", url.Values{"csrf": {tok}, "name": {"me"}, "domain": {".pds.example.com"}, "email": {"me@example.com"}, "password": {"short"}, "password2": {"short"}}, b.url); !strings.Contains(body, "at least 8") {
+	if _, body := b.post("/setup/owner", url.Values{"csrf": {tok}, "name": {"meg"}, "domain": {".pds.example.com"}, "email": {"me@example.com"}, "password": {"short"}, "password2": {"short"}}, b.url); !strings.Contains(body, "at least 8") {
 		t.Fatalf("short password: %s", body)
 	}
 	before = b.cookie()
-	_, body = b.post("/setup/owner", url.Values{"csrf": {tok}, "name": {"me"}, "domain": {".pds.example.com"}, "custom": {"me.com"},
+	_, body = b.post("/setup/owner", url.Values{"csrf": {tok}, "name": {"meg"}, "domain": {".pds.example.com"}, "custom": {"me.com"},
 		"email": {"me@example.com"}, "password": {"a long password"}, "password2": {"a long password"}}, b.url)
 	if !strings.Contains(body, "_atproto.me.com") || !strings.Contains(body, "did=did:plc:owner") {
 		t.Fatalf("custom domain instructions: %s", body)
@@ -208,7 +230,7 @@ func TestWizardFlow(t *testing.T) {
 		t.Fatal("the pre-owner cookie opens the status page")
 	}
 	tok = csrfRe.FindStringSubmatch(body)[1]
-	if _, body := b.post("/setup/check-handle", url.Values{"csrf": {tok}, "custom": {"me.com"}}, b.url); !strings.Contains(body, "no TXT record yet") {
+	if _, body := b.post("/setup/check-handle", url.Values{"csrf": {tok}, "custom": {"me.com"}}, b.url); !strings.Contains(body, "not there yet") {
 		t.Fatalf("check again: %s", body)
 	}
 	if _, body := b.get("/setup"); !strings.Contains(body, "https://pds.example.com") {

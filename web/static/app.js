@@ -12,21 +12,34 @@ for (const input of document.querySelectorAll('input[data-strength]')) {
   })
 }
 
-// Copy buttons: shown only where the clipboard works; without them the
-// code stays selectable text.
-if (navigator.clipboard) {
-  for (const button of document.querySelectorAll('button[data-copy]')) {
-    button.hidden = false
-    button.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(button.dataset.copy)
-        button.textContent = 'Copied'
-      } catch {
-        button.textContent = 'Select and copy it'
-      }
-      setTimeout(() => (button.textContent = 'Copy'), 2000)
-    })
-  }
+// Copy buttons: the clipboard API where the page is a secure context, else
+// the older copy command on a selection (a phone on http://192.168.…).
+// Without JavaScript they stay hidden and the text stays selectable.
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text)
+  const area = document.createElement('textarea')
+  area.value = text
+  area.setAttribute('readonly', '')
+  area.style.position = 'fixed'
+  area.style.opacity = '0'
+  document.body.append(area)
+  area.select()
+  const ok = document.execCommand('copy')
+  area.remove()
+  if (!ok) throw new Error('copy refused')
+}
+for (const button of document.querySelectorAll('button[data-copy]')) {
+  button.hidden = false
+  const label = button.textContent
+  button.addEventListener('click', async () => {
+    try {
+      await copyText(button.dataset.copy)
+      button.textContent = 'Copied'
+    } catch {
+      button.textContent = 'Select and copy it'
+    }
+    setTimeout(() => (button.textContent = label), 2000)
+  })
 }
 
 // Recovery key: make a P-256 key pair with the browser's own crypto, put
