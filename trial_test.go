@@ -203,7 +203,7 @@ func TestTrialFromZero(t *testing.T) {
 		t.Fatalf("DID document %v", doc)
 	}
 	status := p.get("/status")
-	if !strings.Contains(status, "alice.test") || !strings.Contains(status, "1 records") || !strings.Contains(status, "Put it on the Internet") {
+	if !strings.Contains(status, "alice.test") || !strings.Contains(status, "1 record ·") || !strings.Contains(status, "Put it on the Internet") {
 		t.Fatalf("status page: %s", status)
 	}
 	// A backup is remembered for the Backups card.

@@ -162,7 +162,7 @@ async function main() {
     await agent.post({ text, createdAt: new Date().toISOString() })
 
     await page.goto(url + '/status')
-    await page.locator('#account-alice\\.test').getByText('1 records').waitFor()
+    await page.locator('#account-alice\\.test').getByText('1 record').waitFor()
     assert.ok(await page.locator('.trial-banner').isVisible(), 'trial banner on the status page')
     assert.ok((await page.textContent('#relays-card')).includes('not federated'))
     await check(page, 'status')

@@ -65,10 +65,13 @@ func New(b Backend, log *slog.Logger) *Pages {
 		log = slog.New(slog.DiscardHandler)
 	}
 	funcs := template.FuncMap{
-		"bytes":    humanBytes,
-		"ago":      func(t time.Time) string { return agoWords(time.Since(t)) },
-		"when":     when,
-		"count":    countWords,
+		"bytes": humanBytes,
+		"ago":   func(t time.Time) string { return agoWords(time.Since(t)) },
+		"when":  when,
+		"count": countWords,
+		"counted": func(n int, what string) string {
+			return strings.Replace(plural(n, what), fmt.Sprint(n), countWords(n), 1)
+		},
 		"trial":    func() bool { return b.Trial() },
 		"chart":    chart,
 		"activity": activity,

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/url"
 	"regexp"
 	"strings"
@@ -195,5 +196,24 @@ func TestChartsFromTheFirstMinutes(t *testing.T) {
 	}
 	if c := string(activity(h)); !strings.Contains(c, "<polyline") || !strings.Contains(c, "9 a sample") {
 		t.Errorf("activity: %s", c)
+	}
+}
+
+func TestCountedWords(t *testing.T) {
+	p := New(&fakeBackend{}, nil)
+	var b strings.Builder
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{0, "0 records"}, {1, "1 record"}, {1234, "1,234 records"}} {
+		b.Reset()
+		tmpl := template.Must(p.tmpl.Clone())
+		template.Must(tmpl.New("t").Parse(`{{counted . "record"}}`))
+		if err := tmpl.ExecuteTemplate(&b, "t", tc.n); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("counted %d = %q, want %q", tc.n, b.String(), tc.want)
+		}
 	}
 }
