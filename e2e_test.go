@@ -36,22 +36,7 @@ func TestE2EBlueskyClient(t *testing.T) {
 // playwright-core, posts as the new owner, and checks the downloaded backup
 // (see e2e/wizard.mjs; screenshots land in e2e/artifacts/).
 func TestE2EWizardInBrowser(t *testing.T) {
-	e2e.Node(t)
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		if os.Getenv("HEARTH_E2E") == "1" {
-			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
-		}
-		t.Skip("chromium not installed")
-	}
-	bin := buildHearth(t)
-	var summary struct {
-		OK    bool     `json:"ok"`
-		Steps []string `json:"steps"`
-	}
-	e2e.Run(t, &summary, "wizard.mjs", bin)
-	if !summary.OK || len(summary.Steps) != 5 {
-		t.Fatalf("wizard run: %+v", summary)
-	}
+	browserRun(t, "wizard.mjs", exactly(5))
 }
 
 // TestE2EAccountPage signs in at /account in Debian's chromium, changes the
@@ -59,22 +44,7 @@ func TestE2EWizardInBrowser(t *testing.T) {
 // while @atproto/api checks which passwords sign in (see e2e/account.mjs;
 // screenshots land in e2e/artifacts/account-*.png).
 func TestE2EAccountPage(t *testing.T) {
-	e2e.Node(t)
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		if os.Getenv("HEARTH_E2E") == "1" {
-			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
-		}
-		t.Skip("chromium not installed")
-	}
-	bin := buildHearth(t)
-	var summary struct {
-		OK    bool     `json:"ok"`
-		Steps []string `json:"steps"`
-	}
-	e2e.Run(t, &summary, "account.mjs", bin)
-	if !summary.OK || len(summary.Steps) != 5 {
-		t.Fatalf("account page run: %+v", summary)
-	}
+	browserRun(t, "account.mjs", exactly(5))
 }
 
 // TestE2EOAuth is issue 15's real client: @atproto/oauth-client-node as a
@@ -86,22 +56,7 @@ func TestE2EAccountPage(t *testing.T) {
 // ScopeMissingError; and include:app.bsky.authCreatePosts answered in the
 // fragment (see e2e/oauth.mjs; screenshots in e2e/artifacts/oauth-*.png).
 func TestE2EOAuth(t *testing.T) {
-	e2e.Node(t)
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		if os.Getenv("HEARTH_E2E") == "1" {
-			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
-		}
-		t.Skip("chromium not installed")
-	}
-	bin := buildHearth(t)
-	var summary struct {
-		OK    bool     `json:"ok"`
-		Steps []string `json:"steps"`
-	}
-	e2e.Run(t, &summary, "oauth.mjs", bin)
-	if !summary.OK || len(summary.Steps) != 9 {
-		t.Fatalf("oauth run: %+v", summary)
-	}
+	browserRun(t, "oauth.mjs", exactly(9))
 }
 
 // TestE2EAdminPage logs in at /status as admin in Debian's chromium, makes
@@ -110,22 +65,7 @@ func TestE2EOAuth(t *testing.T) {
 // its sign-ins (see e2e/admin-page.mjs; screenshots land in
 // e2e/artifacts/admin-*.png).
 func TestE2EAdminPage(t *testing.T) {
-	e2e.Node(t)
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		if os.Getenv("HEARTH_E2E") == "1" {
-			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
-		}
-		t.Skip("chromium not installed")
-	}
-	bin := buildHearth(t)
-	var summary struct {
-		OK    bool     `json:"ok"`
-		Steps []string `json:"steps"`
-	}
-	e2e.Run(t, &summary, "admin-page.mjs", bin)
-	if !summary.OK || len(summary.Steps) != 5 {
-		t.Fatalf("admin page run: %+v", summary)
-	}
+	browserRun(t, "admin-page.mjs", exactly(5))
 }
 
 // TestE2EMovePage brings an account from the reference PDS (@atproto/pds,
@@ -136,13 +76,7 @@ func TestE2EAdminPage(t *testing.T) {
 // the preferences, the PLC document and the reference's refusal (see
 // e2e/move-page.mjs; screenshots land in e2e/artifacts/move-*.png).
 func TestE2EMovePage(t *testing.T) {
-	e2e.Node(t)
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		if os.Getenv("HEARTH_E2E") == "1" {
-			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
-		}
-		t.Skip("chromium not installed")
-	}
+	nodeAndChromium(t)
 	bin := buildHearth(t)
 	var summary struct {
 		OK      bool     `json:"ok"`
@@ -262,6 +196,46 @@ func TestE2EMigration(t *testing.T) {
 	}
 }
 
+// nodeAndChromium skips (or, under HEARTH_E2E=1, fails) a browser test
+// when Node or Debian's chromium is missing.
+func nodeAndChromium(t *testing.T) {
+	t.Helper()
+	e2e.Node(t)
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("HEARTH_E2E") == "1" {
+			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
+		}
+		t.Skip("chromium not installed")
+	}
+}
+
+// stepCount is what a script's summary must hold: exactly n steps, or at
+// least n.
+type stepCount struct {
+	n     int
+	exact bool
+}
+
+func exactly(n int) stepCount { return stepCount{n, true} }
+func atLeast(n int) stepCount { return stepCount{n, false} }
+
+// browserRun builds the daemon and runs a browser script against it, which
+// must end ok with the steps it promises.
+func browserRun(t *testing.T, script string, want stepCount) {
+	t.Helper()
+	nodeAndChromium(t)
+	bin := buildHearth(t)
+	var summary struct {
+		OK    bool     `json:"ok"`
+		Steps []string `json:"steps"`
+	}
+	e2e.Run(t, &summary, script, bin)
+	n := len(summary.Steps)
+	if !summary.OK || (want.exact && n != want.n) || n < want.n {
+		t.Fatalf("%s run: %+v", script, summary)
+	}
+}
+
 // buildHearth builds the daemon as a static binary for a test to run.
 func buildHearth(t *testing.T) string {
 	t.Helper()
@@ -280,20 +254,5 @@ func buildHearth(t *testing.T) string {
 // phone and desktop sizes the fit and accessibility checks (see
 // e2e/trial.mjs; screenshots land in e2e/artifacts/trial-*.png).
 func TestE2ETrialFromZero(t *testing.T) {
-	e2e.Node(t)
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		if os.Getenv("HEARTH_E2E") == "1" {
-			t.Fatal("chromium is not installed (.ci/run installs it with apt)")
-		}
-		t.Skip("chromium not installed")
-	}
-	bin := buildHearth(t)
-	var summary struct {
-		OK    bool     `json:"ok"`
-		Steps []string `json:"steps"`
-	}
-	e2e.Run(t, &summary, "trial.mjs", bin)
-	if !summary.OK || len(summary.Steps) < 13 {
-		t.Fatalf("trial walk: %+v", summary)
-	}
+	browserRun(t, "trial.mjs", atLeast(13))
 }
