@@ -2,6 +2,7 @@ package plclocal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -68,4 +69,30 @@ func TestDirectoryJudgesAndKeeps(t *testing.T) {
 	if ops, err := c.AuditLog(ctx, did); err != nil || len(ops) != 2 {
 		t.Fatalf("audit log: %d, %v", len(ops), err)
 	}
+}
+
+// FuzzSubmit feeds arbitrary bodies to the directory, which reads them
+// from the network: a refusal must never panic, and must keep nothing.
+func FuzzSubmit(f *testing.F) {
+	rot, _ := keys.GenerateK256()
+	genesis := plc.Genesis([]string{rot.Public().DIDKey()}, rot.Public().DIDKey(), "alice.test", "http://localhost:2583")
+	genesis.Sign(rot)
+	good, _ := json.Marshal(genesis)
+	f.Add(good)
+	f.Add([]byte(`{"type":"plc_tombstone","prev":"x","sig":"y"}`))
+	f.Add([]byte(`{}`))
+	db, err := store.Open(filepath.Join(f.TempDir(), "hearth.db"), store.Options{NoSync: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	d := &Directory{DB: db}
+	const did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if err := d.Submit(context.Background(), did, raw); err == nil {
+			t.Fatalf("kept an operation that cannot be the genesis of %s: %s", did, raw)
+		}
+		if ops, _, err := d.log(did); err != nil || len(ops) != 0 {
+			t.Fatalf("a refused operation left %d in the log (%v)", len(ops), err)
+		}
+	})
 }
