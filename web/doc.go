@@ -12,9 +12,15 @@
 // account page the account's own password (never an app password). The
 // status page holds the admin's powers too (admin.go): take down and lift,
 // reset a password, delete an account (never the owner's), invite codes,
-// and asking the relays to crawl now. Pages
-// carry a strict Content-Security-Policy, forms a CSRF token, and POSTs must
-// be same-origin.
+// and asking the relays to crawl now. The move page (move.go) drives the
+// account mover (identity/account/move) for "Bring my account here"; the
+// wizard (wizard.go) offers a local trial; the status page's cards and
+// charts (cards.go, charts.go) say in words what is fine and what needs the
+// owner. The OAuth sign-in and consent page and the account page's
+// Connected apps (oauth.go) call the authorization server (xrpc/oauth)
+// through the OAuth interface, which main.go adapts. Pages carry a strict
+// Content-Security-Policy, forms a CSRF token, and POSTs must be
+// same-origin.
 //
 // Page sessions (session.go) cost nothing until they step up: an anonymous
 // visitor's cookie is signed with a key made at each start and names no
