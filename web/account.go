@@ -125,7 +125,11 @@ func (p *Pages) showAccount(w http.ResponseWriter, s *session, svc *account.Serv
 		v.Codes, _ = svc.PendingCodes(did)
 	}
 	v.AppPasswords, _ = svc.AppPasswords(did)
-	v.RecoveryKeys, _ = svc.RecoveryKeys(context.Background(), did)
+	// The directory is asked at each view: bound it, so a directory that is
+	// down costs the page two seconds, not the client's whole timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	v.RecoveryKeys, _ = svc.RecoveryKeys(ctx, did)
+	cancel()
 	v.Apps, v.OAuthOn = p.connectedApps(did)
 	p.render(w, "account.html", v)
 }
