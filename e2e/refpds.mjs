@@ -5,6 +5,9 @@
 //   ref.url, ref.did, ref.adminPassword, ref.emailToken(did, purpose), await ref.close()
 //
 //   node refpds.mjs smoke     creates an account on a fresh reference and posts
+//   node refpds.mjs serve     runs one, with its own PLC directory, until
+//                             stdin closes; prints {"url": …} when ready
+//                             (build/load measures it beside Hearth)
 //
 // Facts it builds on (shared design notes, "Running the reference PDS
 // offline"): dev mode for http://localhost, the PLC directory named by
@@ -33,7 +36,7 @@ export function freePort() {
 // needs for the PLC directory.
 export const localURL = (url) => url.replace('://127.0.0.1:', '://localhost:')
 
-export async function startReferencePDS({ plcUrl, port, smtpUrl, emailFrom, appViewUrl, appViewDid } = {}) {
+export async function startReferencePDS({ plcUrl, port, smtpUrl, emailFrom, appViewUrl, appViewDid, blobLimit } = {}) {
   if (!plcUrl) throw new Error('startReferencePDS: plcUrl is required')
   port ??= await freePort()
   const dir = mkdtempSync(path.join(tmpdir(), 'hearth-e2e-refpds-'))
@@ -58,6 +61,7 @@ export async function startReferencePDS({ plcUrl, port, smtpUrl, emailFrom, appV
     PDS_BSKY_APP_VIEW_URL: appViewUrl ?? `http://localhost:${await freePort()}`,
     PDS_BSKY_APP_VIEW_DID: appViewDid ?? 'did:web:appview.test',
   }
+  if (blobLimit) vars.PDS_BLOB_UPLOAD_LIMIT = String(blobLimit)
   if (smtpUrl) {
     vars.PDS_EMAIL_SMTP_URL = smtpUrl
     vars.PDS_EMAIL_FROM_ADDRESS = emailFrom ?? 'refpds@mail.test'
@@ -137,12 +141,31 @@ async function smoke() {
   }
 }
 
+// serve runs a reference for another process to measure: the PLC directory
+// shares this process, so its CPU is counted only while accounts are made.
+async function serve() {
+  const { startPLC } = await import('./plc-server.mjs')
+  const plc = await startPLC()
+  const blobLimit = Number(process.env.REFPDS_BLOB_LIMIT || 0) || undefined
+  const ref = await startReferencePDS({ plcUrl: plc.url, port: Number(process.env.REFPDS_PORT || 0) || undefined, blobLimit })
+  console.log(JSON.stringify({ url: ref.url, pid: process.pid }))
+  await new Promise((resolve) => {
+    process.stdin.on('end', resolve)
+    process.stdin.on('close', resolve)
+    process.stdin.resume()
+  })
+  await ref.close()
+  plc.server.close()
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv[2] !== 'smoke') {
-    console.error('usage: node refpds.mjs smoke')
+  const modes = { smoke, serve }
+  const run = modes[process.argv[2]]
+  if (!run) {
+    console.error('usage: node refpds.mjs smoke|serve')
     process.exit(2)
   }
-  smoke().then(
+  run().then(
     () => process.exit(0),
     (err) => {
       console.error(err)

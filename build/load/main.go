@@ -1,19 +1,20 @@
-// Command load measures a running Hearth over HTTP: createRecord
-// sequentially and from concurrent clients, getRecord, listRecords,
-// 1 MiB uploads, a large upload, firehose delivery to many subscribers, and
-// the daemon's memory idle, at peak and after the load.
+// Command load measures Hearth over HTTP, and beside it, in the same run
+// and with the same requests, the reference PDS (@atproto/pds): createRecord
+// sequentially and from concurrent clients, getRecord, listRecords, 1 MiB
+// uploads, a large upload, firehose delivery to many subscribers, and each
+// server's memory idle and under the load.
 //
-//	go build -o /tmp/hearth . && go run ./build/load -hearth /tmp/hearth
+//	go build -o /tmp/hearth . && go run ./build/load -hearth /tmp/hearth -reference
 //
-// Each phase reports the daemon's own CPU time per operation (user and
-// system, from /proc) and its ratio to the reference PDS's figure from
-// issue 18, measured the same way on a 2-core machine. Run it with
+// Each phase reports the server's own CPU time per operation (user and
+// system, from /proc), and the table at the end the ratio between the two.
+// -reference needs the npm packages of e2e/ (cd e2e && npm ci). Run it with
 // GOMAXPROCS=1 GOMEMLIMIT=64MiB in the environment for a Pi-sized check:
-// the daemon inherits both.
+// Hearth inherits both (the reference is given the same one core only
+// by the machine).
 //
-// It starts the given binary on a loopback port with a throwaway data
-// folder and an in-process stand-in PLC directory, so nothing leaves the
-// machine.
+// Both servers run on loopback with throwaway data folders and stand-in PLC
+// directories, so nothing leaves the machine.
 package main
 
 import (
@@ -27,10 +28,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -38,182 +37,52 @@ import (
 
 func main() {
 	bin := flag.String("hearth", "./hearth", "path of the hearth binary")
-	n := flag.Int("n", 2000, "requests per phase")
-	clients := flag.Int("c", 8, "concurrent clients for the concurrent phase")
-	uploads := flag.Int("uploads", 200, "1 MiB uploads")
-	bigMiB := flag.Int("big", 100, "size of the large upload, MiB")
-	subs := flag.Int("subs", 100, "firehose subscribers")
+	ref := flag.Bool("reference", false, "measure the reference PDS too, in the same run")
+	e2eDir := flag.String("e2e", "e2e", "folder of the npm packages (for -reference)")
+	var cfg config
+	flag.IntVar(&cfg.n, "n", 2000, "requests per phase")
+	flag.IntVar(&cfg.clients, "c", 8, "concurrent clients for the concurrent phase")
+	flag.IntVar(&cfg.uploads, "uploads", 200, "1 MiB uploads")
+	flag.IntVar(&cfg.bigMiB, "big", 100, "size of the large upload, MiB")
+	flag.IntVar(&cfg.subs, "subs", 100, "firehose subscribers")
 	flag.Parse()
+	limit := int64(cfg.bigMiB+1) << 20
 
-	plc := fakePLC()
-	port := freePort()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	dir, _ := os.MkdirTemp("", "hearth-load-")
-	defer os.RemoveAll(dir)
-	cmd := exec.Command(*bin)
-	cmd.Env = append(os.Environ(),
-		"HEARTH_DATA="+dir, fmt.Sprintf("HEARTH_LISTEN=127.0.0.1:%d", port),
-		"HEARTH_HOSTNAME=localhost", "HEARTH_PUBLIC_URL="+base, "HEARTH_HANDLE_DOMAINS=.test",
-		"HEARTH_PLC_URL="+plc, "HEARTH_INVITE_REQUIRED=false", "HEARTH_RELAYS=http://127.0.0.1:9", "HEARTH_DEV=true", "HEARTH_RATE_LIMITS=false",
-		fmt.Sprintf("HEARTH_BLOB_LIMIT=%d", int64(*bigMiB+1)<<20))
-	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
+	var theirs *figures
+	if *ref {
+		s := startReference(*e2eDir, limit)
+		fmt.Printf("reference PDS up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
+		theirs = run(s, cfg)
+		s.stop()
 	}
-	defer cmd.Process.Kill()
-	started := time.Now()
-	waitHealthy(base)
-	fmt.Printf("cold start (to first healthy answer): %d ms\n", time.Since(started).Milliseconds())
-	time.Sleep(500 * time.Millisecond)
-	pid := cmd.Process.Pid
-	fmt.Printf("idle RSS: %.1f MiB (anon %.1f MiB)\n", procMiB(pid, "VmRSS"), procMiB(pid, "RssAnon"))
-	peakAnon := 0.0
-	var peakMu sync.Mutex
-	sampleDone := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-sampleDone:
-				return
-			case <-time.After(5 * time.Millisecond):
-				a := procMiB(pid, "RssAnon")
-				peakMu.Lock()
-				peakAnon = max(peakAnon, a)
-				peakMu.Unlock()
-			}
-		}
-	}()
-
-	var acct struct{ DID, AccessJwt string }
-	mustPost(base, "com.atproto.server.createAccount", "", map[string]any{"handle": "load.test", "email": "load@example.com", "password": "load-test-pw"}, &acct)
-	acct.DID = must(acct)
-	// Sign-up hashes the password (scrypt, a 32 MiB working set): its peak
-	// is reported apart from the load's.
-	time.Sleep(20 * time.Millisecond)
-	peakMu.Lock()
-	signupPeak := peakAnon
-	peakAnon = procMiB(pid, "RssAnon")
-	peakMu.Unlock()
-	fmt.Printf("peak RssAnon during sign-up (the password hash): %.1f MiB\n", signupPeak)
-
-	post := func(i int) map[string]any {
-		return map[string]any{"repo": acct.DID, "collection": "app.bsky.feed.post", "record": map[string]any{
-			"$type": "app.bsky.feed.post", "text": fmt.Sprintf("load test post %d, a typical length of text for a post", i),
-			"createdAt": time.Now().UTC().Format(time.RFC3339Nano), "langs": []string{"en"}}}
-	}
-	var uris []string
-	var mu sync.Mutex
-	phase := func(name string, total, workers int, fn func(i int) error) {
-		lat := make([]time.Duration, total)
-		cpu0 := cpuTime(pid)
-		start := time.Now()
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					t := time.Now()
-					if err := fn(i); err != nil {
-						log.Fatalf("%s: %v", name, err)
-					}
-					lat[i] = time.Since(t)
-				}
-			}()
-		}
-		for i := 0; i < total; i++ {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		el := time.Since(start)
-		perOp := float64((cpuTime(pid) - cpu0).Microseconds()) / 1000 / float64(total)
-		slices.Sort(lat)
-		ratio := ""
-		if ref, ok := reference[name]; ok {
-			ratio = fmt.Sprintf("   %5.1f× less than the reference (%.1f ms)", ref/perOp, ref)
-		}
-		peakMu.Lock()
-		fmt.Printf("%-28s %7.0f req/s   p50 %6.2f ms   p99 %6.2f ms   server CPU %5.3f ms/op%s   (peak RssAnon so far %.1f MiB)\n", name, float64(total)/el.Seconds(),
-			float64(lat[total/2].Microseconds())/1000, float64(lat[total*99/100].Microseconds())/1000, perOp, ratio, peakAnon)
-		peakMu.Unlock()
-	}
-	create := func(i int) error {
-		var out struct{ URI string }
-		if err := postJSON(base, "com.atproto.repo.createRecord", acct.AccessJwt, post(i), &out); err != nil {
-			return err
-		}
-		mu.Lock()
-		uris = append(uris, out.URI)
-		mu.Unlock()
-		return nil
-	}
-	phase("createRecord sequential", *n, 1, create)
-	phase(fmt.Sprintf("createRecord %d clients", *clients), *n, *clients, func(i int) error { return create(*n + i) })
-	phase("getRecord", *n, *clients, func(i int) error {
-		u := uris[i%len(uris)]
-		rkey := u[strings.LastIndexByte(u, '/')+1:]
-		return getJSON(base, "com.atproto.repo.getRecord?repo="+acct.DID+"&collection=app.bsky.feed.post&rkey="+rkey)
-	})
-	phase("listRecords (100 each)", *n/4, *clients, func(i int) error {
-		return getJSON(base, "com.atproto.repo.listRecords?limit=100&repo="+acct.DID+"&collection=app.bsky.feed.post")
-	})
-	small := make([]byte, 1<<20)
-	for i := range small {
-		small[i] = byte(i * 31)
-	}
-	var smallMu sync.Mutex
-	phase("uploadBlob 1 MiB", *uploads, 1, func(i int) error {
-		smallMu.Lock()
-		small[0], small[1], small[2] = byte(i), byte(i>>8), byte(i>>16) // a new blob each time
-		body := bytes.Clone(small)
-		smallMu.Unlock()
-		_, err := upload(base, acct.AccessJwt, bytes.NewReader(body), int64(len(body)))
-		return err
-	})
-	fmt.Printf("loaded RSS: %.1f MiB (anon %.1f MiB)\n", procMiB(pid, "VmRSS"), procMiB(pid, "RssAnon"))
-
-	firehose(base, *subs, func(i int) error { return create(3*(*n) + i) })
-	peakMu.Lock()
-	fmt.Printf("(peak RssAnon so far %.1f MiB)\n", peakAnon)
-	peakMu.Unlock()
-
-	// A large upload streamed from a generator.
-	size := int64(*bigMiB) << 20
-	cpu0 := cpuTime(pid)
-	start := time.Now()
-	link, err := upload(base, acct.AccessJwt, io.LimitReader(zeroish{}, size), size)
-	if err != nil {
-		log.Fatal(err)
-	}
-	el := time.Since(start)
-	peakMu.Lock()
-	fmt.Printf("uploadBlob %d MiB            %7.1f MB/s   server CPU %.1f ms   (peak RssAnon so far %.1f MiB)\n", *bigMiB, float64(size)/el.Seconds()/1e6, float64((cpuTime(pid)-cpu0).Microseconds())/1000, peakAnon)
-	peakMu.Unlock()
-	start = time.Now()
-	res, err := client.Get(base + "/xrpc/com.atproto.sync.getBlob?did=" + acct.DID + "&cid=" + link)
-	if err != nil {
-		log.Fatal(err)
-	}
-	got, _ := io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	fmt.Printf("getBlob %d MiB               %7.1f MB/s   (%d bytes)\n", *bigMiB, float64(got)/time.Since(start).Seconds()/1e6, got)
-	close(sampleDone)
-	peakMu.Lock()
-	fmt.Printf("peak anonymous memory (RssAnon) through the load, after sign-up: %.1f MiB\n", peakAnon)
-	peakMu.Unlock()
-	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
+	s := startHearth(*bin, limit)
+	fmt.Printf("Hearth up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
+	ours := run(s, cfg)
+	s.stop()
+	report(os.Stdout, ours, theirs)
 }
 
-// reference is the reference PDS's server CPU per operation (ms), from
-// issue 18: @atproto/pds on the same 2-core machine, same client.
-var reference = map[string]float64{
-	"createRecord sequential": 15.3,
-	"createRecord 8 clients":  13.4,
-	"getRecord":               3.6,
-	"listRecords (100 each)":  6.0,
-	"uploadBlob 1 MiB":        13.5,
+// report prints the side-by-side table: server CPU per operation and the
+// ratio, then memory and the firehose.
+func report(w io.Writer, ours, theirs *figures) {
+	fmt.Fprintf(w, "\n| operation | reference CPU/op | Hearth CPU/op | ratio |\n|---|---|---|---|\n")
+	for _, r := range ours.phases {
+		line := fmt.Sprintf("| %s | | %.3f ms | |", r.name, r.cpu)
+		if theirs != nil {
+			if t, ok := theirs.phase(r.name); ok && r.cpu > 0 {
+				line = fmt.Sprintf("| %s | %.3f ms | %.3f ms | %.1f× less |", r.name, t.cpu, r.cpu, t.cpu/r.cpu)
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "\nHearth: cold start %d ms; idle RSS %.1f MiB (anon %.1f); sign-up peak anon %.1f MiB (the password hash); peak anon through the load %.1f MiB\n",
+		ours.start.Milliseconds(), ours.idleRSS, ours.idleAnon, ours.signupAnon, ours.peakAnon)
+	fmt.Fprintf(w, "Hearth: firehose p50 %.2f ms, p99 %.2f ms; large upload %.1f MB/s, getBlob %.1f MB/s\n", ms(ours.fireP50), ms(ours.fireP99), ours.bigMBs, ours.bigGetMBs)
+	if theirs != nil {
+		fmt.Fprintf(w, "reference: start %d ms; idle RSS %.1f MiB (anon %.1f); peak anon through the load %.1f MiB\n",
+			theirs.start.Milliseconds(), theirs.idleRSS, theirs.idleAnon, theirs.peakAnon)
+		fmt.Fprintf(w, "reference: firehose p50 %.2f ms, p99 %.2f ms; large upload %.1f MB/s, getBlob %.1f MB/s\n", ms(theirs.fireP50), ms(theirs.fireP99), theirs.bigMBs, theirs.bigGetMBs)
+	}
 }
 
 // upload posts one blob and returns its CID.
@@ -245,7 +114,7 @@ func upload(base, token string, body io.Reader, size int64) (string, error) {
 // firehose connects subs subscribers, makes writes one at a time, and
 // reports how long after each write's response its frame reached the last
 // subscriber.
-func firehose(base string, subs int, write func(i int) error) {
+func firehose(base string, subs int, write func(i int) error) (p50, p99 time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	u := "ws" + strings.TrimPrefix(base, "http") + "/xrpc/com.atproto.sync.subscribeRepos"
@@ -286,8 +155,7 @@ func firehose(base string, subs int, write func(i int) error) {
 		lags = append(lags, max(0, last.Sub(answered)))
 	}
 	slices.Sort(lags)
-	fmt.Printf("firehose, %d subscribers      last frame after the response: p50 %.2f ms   p99 %.2f ms\n", subs,
-		float64(lags[writes/2].Microseconds())/1000, float64(lags[writes*99/100].Microseconds())/1000)
+	return lags[writes/2], lags[writes*99/100]
 }
 
 // cpuTime is the user and system CPU time the process has used.
@@ -375,11 +243,16 @@ func procMiB(pid int, field string) float64 {
 	return 0
 }
 
-func freePort() int {
+func listenLoopback() net.Listener {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
 	}
+	return l
+}
+
+func freePort() int {
+	l := listenLoopback()
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
@@ -395,25 +268,4 @@ func waitHealthy(base string) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	log.Fatal("hearth did not start")
-}
-
-// fakePLC accepts every operation: the load test measures Hearth, not PLC.
-func fakePLC() string {
-	var mu sync.Mutex
-	last := map[string][]byte{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		did := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0]
-		mu.Lock()
-		defer mu.Unlock()
-		if r.Method == "POST" {
-			last[did], _ = io.ReadAll(r.Body)
-			return
-		}
-		w.Write(last[did])
-	}))
-	return "http://" + l.Addr().String()
 }
