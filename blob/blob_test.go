@@ -34,8 +34,15 @@ func newStore(t testing.TB) *Store {
 func (s *Store) count(t testing.TB) (blobs, chunks int) {
 	s.DB.View(func(tx *store.Tx) error {
 		blobs = tx.Bolt().Bucket(bBlobs).Stats().KeyN
-		chunks = tx.Bolt().Bucket(bChunks).Stats().KeyN
-		return nil
+		// Stats counts the nested buckets as keys too: count chunks only,
+		// in either layout.
+		b := tx.Bolt().Bucket(bChunks)
+		return b.ForEachBucket(func(id []byte) error {
+			return b.Bucket(id).ForEachBucket(func(batch []byte) error {
+				chunks += b.Bucket(id).Bucket(batch).Stats().KeyN
+				return nil
+			})
+		})
 	})
 	return
 }
@@ -350,4 +357,73 @@ func BenchmarkDownload(b *testing.B) {
 	for b.Loop() {
 		io.Copy(io.Discard, s.Open(m))
 	}
+}
+
+// TestUploadWritesOnce checks what a sequence of uploads makes bbolt write:
+// each blob's bytes about once. In a flat chunk layout every commit also
+// rewrote the leaf of the previous blob's last chunks, about twice the
+// bytes.
+func TestUploadWritesOnce(t *testing.T) {
+	for _, size := range []int64{1 << 20, 6 << 20} { // one transaction; streamed in batches
+		t.Run(fmt.Sprint(size>>20, "MiB"), func(t *testing.T) {
+			s := newStore(t)
+			upload := func(i byte) {
+				if _, err := s.Upload(context.Background(), did, &randReader{rng: rand.NewChaCha8([32]byte{i}), n: size}, UploadOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			upload(0)
+			st := s.DB.Bolt().Stats()
+			before := st.TxStats.GetPageAlloc()
+			const n = 6
+			for i := range byte(n) {
+				upload(i + 1)
+			}
+			st = s.DB.Bolt().Stats()
+			per := float64(st.TxStats.GetPageAlloc()-before) / n
+			if per > 1.15*float64(size) {
+				t.Fatalf("bbolt allocated %.2f MiB of pages per %d MiB upload, want about the blob's size", per/(1<<20), size>>20)
+			}
+		})
+	}
+}
+
+// TestLegacyChunkLayout reads and deletes a blob stored as the flat
+// blobchunks/<id>‖<n> keys of files written before the per-blob buckets.
+func TestLegacyChunkLayout(t *testing.T) {
+	s := newStore(t)
+	const size = 3*ChunkSize + 1000
+	data := make([]byte, size)
+	rand.NewChaCha8([32]byte{7}).Read(data)
+	m, err := s.Upload(context.Background(), did, bytes.NewReader(data), UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite it in the old layout.
+	err = s.DB.Update(context.Background(), func(tx *store.Tx) error {
+		b := tx.Bolt().Bucket(bChunks)
+		for n := uint32(0); n*ChunkSize < size; n++ {
+			c := bytes.Clone(chunkAt(b, m.ID, n))
+			if err := b.Put(legacyChunkKey(m.ID, n), c); err != nil {
+				return err
+			}
+		}
+		return b.DeleteBucket(idKey(m.ID))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(s.Open(m))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("legacy read: %d bytes, %v", len(got), err)
+	}
+	if err := s.DB.Update(context.Background(), func(tx *store.Tx) error { return deleteChunks(tx.Bolt(), m.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	s.DB.View(func(tx *store.Tx) error {
+		if k, _ := tx.Bolt().Bucket(bChunks).Cursor().First(); k != nil {
+			t.Fatalf("a chunk is left: %x", k)
+		}
+		return nil
+	})
 }

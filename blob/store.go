@@ -91,11 +91,6 @@ func (s *Store) limit() int64 {
 	return DefaultLimit
 }
 
-func chunkKey(id uint64, n uint32) []byte {
-	k := binary.BigEndian.AppendUint64(nil, id)
-	return binary.BigEndian.AppendUint32(k, n)
-}
-
 func ownerKey(did string, c cid.CID) []byte {
 	return append(append([]byte(did), 0), c.Bytes()...)
 }
@@ -205,14 +200,7 @@ func (u *upload) release() {
 
 // putBatch writes the batch's chunks of blob id inside tx.
 func (u *upload) putBatch(tx *bolt.Tx, id uint64) error {
-	b := tx.Bucket(bChunks)
-	first := u.n - uint32(len(u.batch))
-	for i, c := range u.batch {
-		if err := b.Put(chunkKey(id, first+uint32(i)), c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return putChunks(tx, id, u.n-uint32(len(u.batch)), u.batch)
 }
 
 // recycle makes the stored batch's buffers available again; bbolt has
@@ -396,17 +384,6 @@ func dropUpload(tx *bolt.Tx, id uint64) error {
 	return tx.Bucket(bPending).Delete(binary.BigEndian.AppendUint64(nil, id))
 }
 
-func deleteChunks(tx *bolt.Tx, id uint64) error {
-	prefix := binary.BigEndian.AppendUint64(nil, id)
-	c := tx.Bucket(bChunks).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-		if err := c.Delete(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // fill reads until buf is full or the stream ends; io.EOF only when the
 // stream ended, any other error as the reader gave it.
 func fill(r io.Reader, buf []byte) (int, error) {
@@ -491,61 +468,3 @@ func getMeta(tx *bolt.Tx, did string, c cid.CID) (Meta, error) {
 
 // Open returns a reader over a blob's bytes.
 func (s *Store) Open(m Meta) *Reader { return &Reader{db: s.DB, id: m.ID, size: m.Size} }
-
-// Reader reads a stored blob a chunk at a time; it is an io.ReadSeeker.
-type Reader struct {
-	db   *store.DB
-	id   uint64
-	size int64
-	off  int64
-}
-
-func (r *Reader) Read(p []byte) (int, error) {
-	if r.off >= r.size {
-		return 0, io.EOF
-	}
-	n := 0
-	err := r.db.View(func(tx *store.Tx) error {
-		b := tx.Bolt().Bucket(bChunks)
-		for n < len(p) && r.off < r.size {
-			idx := uint32(r.off / ChunkSize)
-			chunk := b.Get(chunkKey(r.id, idx))
-			within := int(r.off % ChunkSize)
-			if chunk == nil || within >= len(chunk) {
-				return fmt.Errorf("blob: chunk %d of blob %d missing", idx, r.id)
-			}
-			k := copy(p[n:], chunk[within:])
-			n += k
-			r.off += int64(k)
-		}
-		return nil
-	})
-	return n, err
-}
-
-// ReadAt reads len(p) bytes at off, for metadata scanners.
-func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
-	c := *r
-	c.off = off
-	n, err := io.ReadFull(&c, p)
-	if err == io.ErrUnexpectedEOF {
-		err = io.EOF
-	}
-	return n, err
-}
-
-// Seek implements io.Seeker.
-func (r *Reader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += r.off
-	case io.SeekEnd:
-		offset += r.size
-	}
-	if offset < 0 {
-		return 0, errors.New("blob: negative seek")
-	}
-	r.off = offset
-	return offset, nil
-}

@@ -24,7 +24,9 @@
 //	events/<seq>              uvarint(len did) ‖ did ‖ unix ns (8) ‖ encoded firehose frame;
 //	                          seq is 8 bytes big-endian so a cursor replay is one Seek
 //	blobs/<cid>               blob Meta (JSON): chunk id, size, type, takedown (package blob)
-//	blobchunks/<id>‖<n>       blob bytes in 256 KiB chunks; id is 8 bytes, n 4 bytes big-endian
+//	blobchunks/<id>/<batch>/<n> blob bytes in 256 KiB chunks: a bucket per blob (id, 8 bytes) and per
+//	                          upload batch (n/4), n 4 bytes big-endian; files from before hold
+//	                          blobchunks/<id>‖<n> (read and deleted where they are, see blob/chunks.go)
 //	blobowners/<did>‖0‖<cid>  Owner (JSON): reference count, temporary or not, first rev
 //	blobmissing/<did>‖0‖<cid> missing (JSON): reference count and a record of a blob
 //	                          an imported repo uses that is not uploaded yet (package blob)
