@@ -50,6 +50,7 @@ func (a *appliance) serveMetrics(cfg config, srv *xrpc.Server, crawler *stream.C
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m)
+	profileRoutes(mux)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

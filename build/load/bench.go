@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +49,10 @@ func (f *figures) phase(name string) (result, bool) {
 // config is what to run.
 type config struct {
 	n, clients, uploads, bigMiB, subs int
+	// profile names a phase to take a CPU profile of (Hearth built with
+	// -tags pprof); profileOut is where it goes.
+	profile, profileOut string
+	profileSecs         int
 }
 
 // memSampler keeps the peak RssAnon of a process, sampled every 5 ms.
@@ -112,6 +118,10 @@ func run(s *server, cfg config) *figures {
 	var uris []string
 	var mu sync.Mutex
 	phase := func(name string, total, workers int, fn func(i int) error) {
+		if name == cfg.profile && s.pprof != "" {
+			done := profile(s.pprof, cfg.profileSecs, cfg.profileOut)
+			defer func() { <-done }()
+		}
 		r := measure(pid, name, total, workers, fn)
 		f.phases = append(f.phases, r)
 		fmt.Printf("  %-9s %-26s %7.0f req/s   p50 %6.2f ms   p99 %6.2f ms   server CPU %6.3f ms/op   (peak RssAnon %.1f MiB)\n",
@@ -212,3 +222,27 @@ func measure(pid int, name string, total, workers int, fn func(i int) error) res
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// profile fetches a CPU profile of secs seconds from a pprof endpoint into
+// out; the channel closes when it is written.
+func profile(base string, secs int, out string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs))
+		if err != nil {
+			log.Printf("profile: %v", err)
+			return
+		}
+		defer res.Body.Close()
+		f, err := os.Create(out)
+		if err != nil {
+			log.Printf("profile: %v", err)
+			return
+		}
+		defer f.Close()
+		io.Copy(f, res.Body)
+		fmt.Printf("  (CPU profile of %d s written to %s)\n", secs, out)
+	}()
+	return done
+}

@@ -45,6 +45,9 @@ func main() {
 	flag.IntVar(&cfg.uploads, "uploads", 200, "1 MiB uploads")
 	flag.IntVar(&cfg.bigMiB, "big", 100, "size of the large upload, MiB")
 	flag.IntVar(&cfg.subs, "subs", 100, "firehose subscribers")
+	flag.StringVar(&cfg.profile, "profile", "", "take a CPU profile of Hearth during this phase (build it with -tags pprof)")
+	flag.StringVar(&cfg.profileOut, "profile-out", "hearth-cpu.prof", "where the profile goes")
+	flag.IntVar(&cfg.profileSecs, "profile-seconds", 5, "length of the profile")
 	flag.Parse()
 	limit := int64(cfg.bigMiB+1) << 20
 
@@ -55,7 +58,7 @@ func main() {
 		theirs = run(s, cfg)
 		s.stop()
 	}
-	s := startHearth(*bin, limit)
+	s := startHearth(*bin, limit, cfg.profile != "")
 	fmt.Printf("Hearth up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
 	ours := run(s, cfg)
 	s.stop()

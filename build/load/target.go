@@ -23,11 +23,13 @@ type server struct {
 	pid   int
 	start time.Duration // to the first healthy answer
 	stop  func()
+	pprof string // base URL of its /debug/pprof/, if it has one
+
 }
 
 // startHearth runs the binary on a loopback port with a throwaway data
 // folder and an in-process stand-in PLC directory.
-func startHearth(bin string, blobLimit int64) *server {
+func startHearth(bin string, blobLimit int64, pprof bool) *server {
 	plc := fakePLC()
 	port := freePort()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -39,12 +41,18 @@ func startHearth(bin string, blobLimit int64) *server {
 		"HEARTH_PLC_URL="+plc, "HEARTH_INVITE_REQUIRED=false", "HEARTH_RELAYS=", "HEARTH_DEV=true", "HEARTH_RATE_LIMITS=false",
 		fmt.Sprintf("HEARTH_BLOB_LIMIT=%d", blobLimit))
 	cmd.Stderr = io.Discard
+	metrics := ""
+	if pprof {
+		metrics = fmt.Sprintf("127.0.0.1:%d", freePort())
+		cmd.Env = append(cmd.Env, "HEARTH_METRICS_LISTEN="+metrics)
+		metrics = "http://" + metrics
+	}
 	t := time.Now()
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
 	waitHealthy(base)
-	return &server{name: "Hearth", base: base, pid: cmd.Process.Pid, start: time.Since(t), stop: func() {
+	return &server{name: "Hearth", base: base, pid: cmd.Process.Pid, start: time.Since(t), pprof: metrics, stop: func() {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 		os.RemoveAll(dir)
