@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,33 @@ func FuzzParse(f *testing.F) {
 func BenchmarkHashPassword(b *testing.B) {
 	for b.Loop() {
 		HashPassword("correct horse battery staple")
+	}
+}
+
+// TestPasswordHashMemory keeps the default hash's working set within the
+// memory budget (the daemon's anonymous memory stays under 40 MiB through
+// a sign-up), and checks that hashes made at the old, larger cost still
+// verify.
+func TestPasswordHashMemory(t *testing.T) {
+	h, err := HashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logN, r int
+	if _, err := fmt.Sscanf(h, "scrypt$%d$%d$", &logN, &r); err != nil {
+		t.Fatalf("hash %q: %v", h, err)
+	}
+	if ws := 128 * r << logN; ws > 16<<20 {
+		t.Errorf("scrypt working set %d MiB, want at most 16", ws>>20)
+	}
+	old, err := HashPasswordCost("correct horse", 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPassword(old, "correct horse"); err != nil {
+		t.Errorf("a 2^15 hash no longer verifies: %v", err)
+	}
+	if err := CheckPassword(old, "wrong"); !errors.Is(err, ErrPassword) {
+		t.Errorf("wrong password against a 2^15 hash: %v", err)
 	}
 }
