@@ -19,11 +19,14 @@ var (
 	bucketOAuthGrantsOf = []byte("oauthgrantof")  // did ‖ 0x00 ‖ grant id → empty
 	bucketOAuthPKCE     = []byte("oauthpkce")     // sha256(code_challenge) → unix seconds of expiry
 	bucketOAuthConsent  = []byte("oauthremember") // did ‖ 0x00 ‖ client_id → remembered scope
+	bucketOAuthSpent    = []byte("oauthspent")    // sha256(spent refresh token) → grant id
+	bucketOAuthSpentOf  = []byte("oauthspentof")  // grant id ‖ 0x00 ‖ sha256(spent refresh token) → empty
+	bucketOAuthDevice   = []byte("oauthdevice")   // sha256(device id) ‖ 0x00 ‖ did → unix seconds of the sign-in
 )
 
 func oauthBuckets() [][]byte {
 	return [][]byte{bucketOAuthRequests, bucketOAuthCodes, bucketOAuthGrants, bucketOAuthRefresh,
-		bucketOAuthGrantsOf, bucketOAuthPKCE, bucketOAuthConsent}
+		bucketOAuthGrantsOf, bucketOAuthPKCE, bucketOAuthConsent, bucketOAuthSpent, bucketOAuthSpentOf, bucketOAuthDevice}
 }
 
 // OAuthRequest is a pushed authorization request, from PAR until its code
@@ -127,11 +130,19 @@ func (tx *Tx) OAuthGrant(id string) (*OAuthGrant, error) {
 }
 
 // PutOAuthGrant stores g, moving its refresh-token index from old (the
-// previous refresh key, "" for a new grant) to g.Refresh.
+// previous refresh key, "" for a new grant) to g.Refresh. The old key is
+// kept as spent until the grant ends, so that its replay is recognised
+// (OAuthGrantBySpent) and can end the grant.
 func (tx *Tx) PutOAuthGrant(g *OAuthGrant, old string) error {
 	rb := tx.bucket(bucketOAuthRefresh)
 	if old != "" {
 		if err := rb.Delete([]byte(old)); err != nil {
+			return err
+		}
+		if err := tx.bucket(bucketOAuthSpent).Put([]byte(old), []byte(g.ID)); err != nil {
+			return err
+		}
+		if err := tx.bucket(bucketOAuthSpentOf).Put(grantOfKey(g.ID, old), nil); err != nil {
 			return err
 		}
 	}
@@ -153,7 +164,18 @@ func (tx *Tx) OAuthGrantByRefresh(key string) (*OAuthGrant, error) {
 	return tx.OAuthGrant(string(v))
 }
 
-// DeleteOAuthGrant ends the grant id and its refresh token.
+// OAuthGrantBySpent finds the grant one of whose earlier refresh tokens
+// had key: a replay.
+func (tx *Tx) OAuthGrantBySpent(key string) (*OAuthGrant, error) {
+	v := tx.bucket(bucketOAuthSpent).Get([]byte(key))
+	if v == nil {
+		return nil, fmt.Errorf("oauth spent refresh token: %w", ErrNotFound)
+	}
+	return tx.OAuthGrant(string(v))
+}
+
+// DeleteOAuthGrant ends the grant id, its refresh token and the record of
+// its spent ones.
 func (tx *Tx) DeleteOAuthGrant(id string) error {
 	g, err := tx.OAuthGrant(id)
 	if err != nil {
@@ -161,6 +183,20 @@ func (tx *Tx) DeleteOAuthGrant(id string) error {
 	}
 	if err := tx.bucket(bucketOAuthRefresh).Delete([]byte(g.Refresh)); err != nil {
 		return err
+	}
+	prefix := append([]byte(id), 0)
+	var spent [][]byte
+	c := tx.bucket(bucketOAuthSpentOf).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		spent = append(spent, bytes.Clone(k))
+	}
+	for _, k := range spent {
+		if err := tx.bucket(bucketOAuthSpent).Delete(k[len(prefix):]); err != nil {
+			return err
+		}
+		if err := tx.bucket(bucketOAuthSpentOf).Delete(k); err != nil {
+			return err
+		}
 	}
 	if err := tx.bucket(bucketOAuthGrantsOf).Delete(grantOfKey(g.DID, g.ID)); err != nil {
 		return err

@@ -62,10 +62,8 @@ func TestOAuthRefreshAndRevoke(t *testing.T) {
 	}
 	m := r.json(t)
 	c.access, c.refresh = m["access_token"].(string), m["refresh_token"].(string)
-	// The spent refresh token is refused.
-	r = c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {oldRefresh}, "client_id": {c.clientID}})
-	if r.Status != 400 || !strings.Contains(string(r.Body), "invalid_grant") {
-		t.Fatalf("spent refresh token: %d %s", r.Status, r.Body)
+	if c.refresh == oldRefresh {
+		t.Fatal("the refresh token did not rotate")
 	}
 	// Another key may not refresh.
 	other := newDPoPClient(e, likeOnly)
@@ -87,6 +85,69 @@ func TestOAuthRefreshAndRevoke(t *testing.T) {
 	if r.Status != 400 {
 		t.Fatalf("refresh after revoke: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestOAuthRefreshReplayEndsGrant: a spent refresh token coming back
+// ends its whole grant, so that neither the thief nor the app goes on
+// with it: the current refresh token and the access tokens are refused.
+func TestOAuthRefreshReplayEndsGrant(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("replay")
+	c := newDPoPClient(e, likeOnly)
+	c.signIn(a, likeOnly)
+	spent := c.refresh
+	refresh := func(tok string) resp {
+		return c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}, "client_id": {c.clientID}})
+	}
+	r := refresh(spent)
+	if r.Status != 200 {
+		t.Fatalf("refresh: %d %s", r.Status, r.Body)
+	}
+	m := r.json(t)
+	c.access, c.refresh = m["access_token"].(string), m["refresh_token"].(string)
+	if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 {
+		t.Fatalf("after refresh: %d %s", r.Status, r.Body)
+	}
+	if r := refresh(spent); r.Status != 400 || r.errName(t) != "invalid_grant" {
+		t.Fatalf("replayed refresh token: %d %s", r.Status, r.Body)
+	}
+	expectError(t, c.xrpc("GET", "com.atproto.server.getSession", nil), 401, "invalid_token")
+	if r := refresh(c.refresh); r.Status != 400 || r.errName(t) != "invalid_grant" {
+		t.Fatalf("current refresh token after the replay: %d %s", r.Status, r.Body)
+	}
+	if gs, _ := e.srv.OAuth().Grants(a.DID); len(gs) != 0 {
+		t.Fatalf("the grant outlived the replay: %v", gs)
+	}
+}
+
+// TestOAuthCodeReplay: a code used twice is refused the second time, and
+// the grant its first use made ends (RFC 6749 §4.1.2).
+func TestOAuthCodeReplay(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("codereplay")
+	c := newDPoPClient(e, likeOnly)
+	verifier := testVerifier + randomTestID()
+	r := c.par(url.Values{"scope": {likeOnly}, "code_challenge": {challengeOf(verifier)}})
+	p, err := e.srv.OAuth().Pending(t.Context(), c.clientID, r.json(t)["request_uri"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := e.srv.OAuth().Approve(t.Context(), p.ID, a.DID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(to)
+	exchange := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+		"redirect_uri": {"http://127.0.0.1/cb"}, "code_verifier": {verifier}, "client_id": {c.clientID}}
+	r = c.form("/oauth/token", exchange)
+	if r.Status != 200 {
+		t.Fatalf("first exchange: %d %s", r.Status, r.Body)
+	}
+	c.access = r.json(t)["access_token"].(string)
+	if r := c.form("/oauth/token", exchange); r.Status != 400 || r.errName(t) != "invalid_grant" {
+		t.Fatalf("second exchange: %d %s", r.Status, r.Body)
+	}
+	expectError(t, c.xrpc("GET", "com.atproto.server.getSession", nil), 401, "invalid_token")
 }
 
 func TestOAuthDPoPRefusals(t *testing.T) {

@@ -9,8 +9,9 @@
 //   - par.go, authorize.go, token.go: pushed authorization requests (PKCE
 //     S256 only, each code_challenge once), the page-facing calls Pending,
 //     Approve and Deny (package web shows the sign-in and consent), the
-//     token endpoint (one-time codes, rotating refresh tokens) and
-//     revocation, which ends the whole grant whichever token it names.
+//     token endpoint (one-time codes, rotating refresh tokens: a spent one
+//     coming back ends its grant) and revocation, which ends the whole
+//     grant whichever token it names.
 //   - dpop.go: DPoP proofs (ES256 only; typ, jwk, htm, htu against the
 //     public URL, iat window, jti replay cache, ath) and server nonces.
 //   - client.go, clientauth.go: client metadata fetched from the client_id

@@ -121,7 +121,10 @@ func (s *Server) checkCodeRequest(req *store.OAuthRequest, c *Client, method str
 }
 
 // refresh rotates a refresh token: the old one is spent, and a new one
-// continues the same grant, bound to the same DPoP key and client.
+// continues the same grant, bound to the same DPoP key and client. A spent
+// token coming back means two parties hold the grant's tokens: the whole
+// grant ends, current refresh token and access tokens included (RFC 9700
+// §4.14.2; the reference PDS does the same).
 func (s *Server) refresh(r *http.Request, c *Client, method string, p *proof) (*store.OAuthGrant, string, error) {
 	old := secretKey(r.PostFormValue("refresh_token"))
 	next := randomID(32)
@@ -133,6 +136,11 @@ func (s *Server) refresh(r *http.Request, c *Client, method string, p *proof) (*
 		refusal = nil
 		if g, err = tx.OAuthGrantByRefresh(old); err != nil {
 			refusal = invalidGrant("unknown, used or revoked refresh token")
+			if spent, err := tx.OAuthGrantBySpent(old); err == nil {
+				s.d.Log.Warn("oauth refresh token replayed: grant ended", "client", spent.ClientID, "did", spent.DID)
+				refusal = invalidGrant("this refresh token was used already: the session has ended, sign in again")
+				return tx.DeleteOAuthGrant(spent.ID)
+			}
 			return nil
 		}
 		switch {
