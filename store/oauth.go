@@ -32,11 +32,15 @@ func oauthBuckets() [][]byte {
 // OAuthRequest is a pushed authorization request, from PAR until its code
 // is exchanged (or it expires).
 type OAuthRequest struct {
-	ID            string    `json:"id"`
-	ClientID      string    `json:"clientId"`
-	ClientAuth    string    `json:"clientAuth"` // "none" or "private_key_jwt"
-	RedirectURI   string    `json:"redirectUri"`
-	Scope         string    `json:"scope"`
+	ID          string `json:"id"`
+	ClientID    string `json:"clientId"`
+	ClientAuth  string `json:"clientAuth"` // "none" or "private_key_jwt"
+	RedirectURI string `json:"redirectUri"`
+	Scope       string `json:"scope"`
+	// Expanded is Scope with its permission sets replaced by what they
+	// granted when the request was pushed ("": nothing to expand, or a
+	// request from before expansions were kept).
+	Expanded      string    `json:"expanded,omitempty"`
 	State         string    `json:"state,omitempty"`
 	ResponseMode  string    `json:"responseMode,omitempty"`
 	CodeChallenge string    `json:"codeChallenge"`
@@ -61,6 +65,7 @@ type OAuthGrant struct {
 	ClientName  string    `json:"clientName,omitempty"`
 	ClientAuth  string    `json:"clientAuth"`
 	Scope       string    `json:"scope"`
+	Expanded    string    `json:"expanded,omitempty"` // as OAuthRequest.Expanded
 	JKT         string    `json:"jkt"`
 	CreatedAt   time.Time `json:"createdAt"`
 	ExpiresAt   time.Time `json:"expiresAt"` // the session's hard end

@@ -43,7 +43,7 @@ func (s *Server) Pending(ctx context.Context, clientID, requestURI string) (*Pen
 		return nil, err
 	}
 	return &Pending{
-		ID: id, Client: c, Permissions: ParseScope(req.Scope, s.d.Sets), LoginHint: req.LoginHint,
+		ID: id, Client: c, Permissions: s.permissions(req.Scope, req.Expanded), LoginHint: req.LoginHint,
 		RedirectURI: req.RedirectURI,
 	}, nil
 }

@@ -18,9 +18,16 @@
 //     URL through the guarded egress client (no redirects, 64 KiB, 5 s),
 //     validated and cached; loopback development clients; private_key_jwt.
 //   - scope.go, allow.go: scopes parsed into Permissions (data), include:
-//     permission sets resolved from the embedded lexicons (a set grants
-//     only within its own namespace; unknown entries are ignored), and
-//     Allows, the one rule every call is checked against.
+//     permission sets (a set grants only within its own namespace;
+//     unknown entries are ignored), and Allows, the one rule every call
+//     is checked against.
+//   - sets.go: permission sets beyond the embedded lexicons, resolved at
+//     PAR over the network (DNS TXT _lexicon.<authority>, the DID
+//     document, the com.atproto.lexicon.schema record at its PDS) and
+//     cached in memory; one that does not resolve is an invalid_scope.
+//     Requests and grants keep the scope expanded (Permissions.Expanded),
+//     so the resource server resolves nothing and a grant keeps what was
+//     approved.
 //
 // Access tokens are ES256 JWTs (typ at+jwt) whose cnf.jkt binds them to
 // the client's DPoP key and whose jti names their grant; the resource

@@ -83,7 +83,7 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, method string, p *proo
 		}
 		g = &store.OAuthGrant{
 			ID: randomID(16), DID: req.DID, ClientID: c.ID, ClientName: c.Name, ClientAuth: method,
-			Scope: req.Scope, JKT: p.JKT, CreatedAt: now, ExpiresAt: now.Add(ttl), RefreshedAt: now,
+			Scope: req.Scope, Expanded: req.Expanded, JKT: p.JKT, CreatedAt: now, ExpiresAt: now.Add(ttl), RefreshedAt: now,
 			Refresh: secretKey(refresh),
 		}
 		req.GrantID = g.ID
@@ -260,7 +260,7 @@ func (s *Server) Grants(did string) ([]Grant, error) {
 	out := make([]Grant, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, Grant{ID: g.ID, ClientID: g.ClientID, ClientName: g.ClientName, Scope: g.Scope,
-			Permissions: ParseScope(g.Scope, s.d.Sets), CreatedAt: g.CreatedAt, UsedAt: g.RefreshedAt})
+			Permissions: s.permissions(g.Scope, g.Expanded), CreatedAt: g.CreatedAt, UsedAt: g.RefreshedAt})
 	}
 	return out, err
 }
