@@ -54,7 +54,7 @@
 //	oauthspent/<sha256(rt)>   grant id: a rotated refresh token, kept while its grant lives so
 //	                          that a replay ends the grant
 //	oauthspentof/<id>‖0x00‖<sha256(rt)> empty: the spent refresh tokens of a grant
-//	oauthdevice/<sha256(device)>‖0x00‖<did> unix seconds (8 bytes): when the account last
+//	oauthdevice/<sha256(device)>‖0x00‖<did> unix nanoseconds (8 bytes): when the account last
 //	                          signed in on that browser (the sign-in page's account chooser)
 //	plc/<did>‖0x00‖<n>        the local PLC directory of a trial (package identity/plc/plclocal):
 //	                          operation n (4 bytes big-endian) of did, as the JSON it accepted,

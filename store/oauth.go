@@ -46,6 +46,7 @@ type OAuthRequest struct {
 	CodeChallenge string    `json:"codeChallenge"`
 	JKT           string    `json:"jkt"` // thumbprint of the DPoP key it is bound to
 	LoginHint     string    `json:"loginHint,omitempty"`
+	Prompt        string    `json:"prompt,omitempty"` // none, login, consent or select_account
 	ExpiresAt     time.Time `json:"expiresAt"`
 	// Set when the account holder approves.
 	DID           string    `json:"did,omitempty"`
@@ -277,6 +278,58 @@ func (tx *Tx) SweepOAuth(now time.Time) error {
 	}
 	for _, k := range pkce {
 		if err := tx.bucket(bucketOAuthPKCE).Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OAuthDeviceAccount is an account that signed in on one browser, for the
+// sign-in page's account chooser.
+type OAuthDeviceAccount struct {
+	DID      string
+	SignedIn time.Time
+}
+
+func deviceKey(device, did string) []byte { return grantOfKey(device, did) }
+
+// OAuthDeviceAccounts lists the accounts that signed in on the browser
+// whose device key (the SHA-256 of its cookie, hex) is device.
+func (tx *Tx) OAuthDeviceAccounts(device string) []OAuthDeviceAccount {
+	var out []OAuthDeviceAccount
+	prefix := deviceKey(device, "")
+	c := tx.bucket(bucketOAuthDevice).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(v) == 8 {
+			out = append(out, OAuthDeviceAccount{DID: string(k[len(prefix):]), SignedIn: time.Unix(0, int64(binary.BigEndian.Uint64(v)))})
+		}
+	}
+	return out
+}
+
+// PutOAuthDeviceAccount records that did signed in on device at at.
+func (tx *Tx) PutOAuthDeviceAccount(device, did string, at time.Time) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(at.UnixNano()))
+	return tx.bucket(bucketOAuthDevice).Put(deviceKey(device, did), v[:])
+}
+
+// DeleteOAuthDeviceAccount forgets that did signed in on device.
+func (tx *Tx) DeleteOAuthDeviceAccount(device, did string) error {
+	return tx.bucket(bucketOAuthDevice).Delete(deviceKey(device, did))
+}
+
+// SweepOAuthDevices forgets the sign-ins on browsers older than before.
+func (tx *Tx) SweepOAuthDevices(before time.Time) error {
+	var old [][]byte
+	tx.bucket(bucketOAuthDevice).ForEach(func(k, v []byte) error {
+		if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) < before.UnixNano() {
+			old = append(old, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range old {
+		if err := tx.bucket(bucketOAuthDevice).Delete(k); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package xrpc
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -272,5 +273,47 @@ func TestOAuthNonceOnSuccess(t *testing.T) {
 	// Password sessions get no nonce.
 	if r := e.get("com.atproto.server.getSession", a.Access, ""); r.Header.Get("DPoP-Nonce") != "" {
 		t.Fatalf("bearer answer carries a DPoP nonce")
+	}
+}
+
+// TestOAuthPromptAndDevices: prompt is checked at PAR and reaches the
+// page; Refuse answers the app with the error code, its state and iss;
+// a browser remembers its most recent accounts, at most ten.
+func TestOAuthPromptAndDevices(t *testing.T) {
+	e := oauthEnv(t)
+	c := newDPoPClient(e, likeOnly)
+	if r := c.par(url.Values{"scope": {likeOnly}, "prompt": {"always"}}); r.Status != 400 || r.errName(t) != "invalid_request" {
+		t.Fatalf("prompt=always: %d %s", r.Status, r.Body)
+	}
+	r := c.par(url.Values{"scope": {likeOnly}, "prompt": {"none"}})
+	if r.Status != 201 {
+		t.Fatalf("prompt=none: %d %s", r.Status, r.Body)
+	}
+	o := e.srv.OAuth()
+	p, err := o.Pending(t.Context(), c.clientID, r.json(t)["request_uri"].(string))
+	if err != nil || p.Prompt != "none" || time.Since(p.Created) > time.Minute {
+		t.Fatalf("pending: %+v %v", p, err)
+	}
+	to, err := o.Refuse(t.Context(), p.ID, "login_required", "sign in")
+	u, _ := url.Parse(to)
+	if q := u.Query(); err != nil || q.Get("error") != "login_required" || q.Get("state") != "st" || q.Get("iss") != "http://pds.test" {
+		t.Fatalf("refuse: %s %v", to, err)
+	}
+	if _, err := o.Approve(t.Context(), p.ID, "did:plc:x", false); err == nil {
+		t.Fatal("a refused request was approved")
+	}
+
+	const device = "a-device-cookie-value-of-some-length-0123"
+	for i := range 12 {
+		if err := o.RememberDevice(t.Context(), device, fmt.Sprintf("did:plc:%024d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := o.DeviceAccounts(device)
+	if len(got) != 10 || got[0].DID != fmt.Sprintf("did:plc:%024d", 11) {
+		t.Fatalf("device accounts: %v", got)
+	}
+	if len(o.DeviceAccounts("another-device-cookie-value-0000000000")) != 0 || len(o.DeviceAccounts("")) != 0 {
+		t.Fatal("another browser sees this one's accounts")
 	}
 }

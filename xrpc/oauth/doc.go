@@ -12,6 +12,10 @@
 //     token endpoint (one-time codes, rotating refresh tokens: a spent one
 //     coming back ends its grant) and revocation, which ends the whole
 //     grant whichever token it names.
+//   - device.go: the accounts that signed in on each browser (by the
+//     hash of its device cookie), for the sign-in page's account chooser;
+//     prompt (none, login, consent, select_account) is kept from PAR for
+//     the page, and Refuse answers login_required or consent_required.
 //   - dpop.go: DPoP proofs (ES256 only; typ, jwk, htm, htu against the
 //     public URL, iat window, jti replay cache, ath) and server nonces.
 //   - client.go, clientauth.go: client metadata fetched from the client_id

@@ -97,9 +97,13 @@ func (s *Server) parseAuthRequest(ctx context.Context, f url.Values, c *Client) 
 	if len(f.Get("state")) > 2048 || len(f.Get("login_hint")) > 256 {
 		return nil, invalidRequest("state or login_hint is too long")
 	}
+	prompt := f.Get("prompt")
+	if !slices.Contains([]string{"", "none", "login", "consent", "select_account"}, prompt) {
+		return nil, invalidRequest("prompt must be one of none, login, consent and select_account")
+	}
 	return &store.OAuthRequest{
 		ID: randomID(24), ClientID: c.ID, RedirectURI: redirect, Scope: p.String(), Expanded: expanded(p), State: f.Get("state"),
-		ResponseMode: mode, CodeChallenge: cc, LoginHint: f.Get("login_hint"),
+		ResponseMode: mode, CodeChallenge: cc, LoginHint: f.Get("login_hint"), Prompt: prompt,
 		ExpiresAt: s.d.Now().Add(RequestTTL),
 	}, nil
 }

@@ -280,7 +280,13 @@ func (s *Server) RevokeGrant(ctx context.Context, did, id string) error {
 	})
 }
 
-// Sweep deletes expired requests, grants and spent challenges.
+// Sweep deletes expired requests, grants, spent challenges and old
+// sign-ins on browsers.
 func (s *Server) Sweep(ctx context.Context) error {
-	return s.d.DB.Update(ctx, func(tx *store.Tx) error { return tx.SweepOAuth(s.d.Now()) })
+	return s.d.DB.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.SweepOAuth(s.d.Now()); err != nil {
+			return err
+		}
+		return tx.SweepOAuthDevices(s.d.Now().Add(-deviceKeep))
+	})
 }
