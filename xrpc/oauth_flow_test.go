@@ -2,6 +2,7 @@ package xrpc
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -166,6 +167,18 @@ func TestOAuthDPoPRefusals(t *testing.T) {
 	req.Header.Set("Authorization", "DPoP "+c.access)
 	req.Header.Set("DPoP", c.last)
 	expectError(t, send(t, req), 401, "invalid_dpop_proof")
+	// … and at the token endpoint.
+	tokenForm := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.refresh}, "client_id": {c.clientID}}
+	// (A call whose proof is accepted, then refused for its grant_type.)
+	if r := c.form("/oauth/token", url.Values{"grant_type": {"nonsense"}, "client_id": {c.clientID}}); r.errName(t) != "unsupported_grant_type" {
+		t.Fatalf("unknown grant_type: %d %s", r.Status, r.Body)
+	}
+	req, _ = http.NewRequest("POST", e.http.URL+"/oauth/token", strings.NewReader(tokenForm.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("DPoP", c.last)
+	if r := send(t, req); r.Status != 400 || r.errName(t) != "invalid_dpop_proof" || !strings.Contains(string(r.Body), "replayed") {
+		t.Fatalf("replayed proof at the token endpoint: %d %s", r.Status, r.Body)
+	}
 
 	// A proof for another URL, and for another method.
 	c.htu = "http://pds.test/xrpc/com.atproto.repo.createRecord"
@@ -217,7 +230,7 @@ func TestOAuthPKCERefusals(t *testing.T) {
 	if r := c.par(same); r.Status != 201 {
 		t.Fatalf("par: %d %s", r.Status, r.Body)
 	}
-	if r := c.par(same); r.Status != 400 {
+	if r := c.par(same); r.Status != 400 || r.errName(t) != "invalid_request" {
 		t.Fatalf("reused code_challenge: %d %s", r.Status, r.Body)
 	}
 	// A wrong verifier, then the code is spent.
