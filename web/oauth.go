@@ -149,14 +149,7 @@ func (p *Pages) authorizePage(w http.ResponseWriter, r *http.Request) {
 	hinted := findAccount(accts, req.LoginHint)
 	q := r.URL.Query()
 	switch {
-	case q.Get("account") != "":
-		if a := findAccount(accts, q.Get("account")); a != nil && a.Usable {
-			p.selected(w, r, s, o, req, a)
-			return
-		} else if a != nil {
-			signIn.Identifier = a.Handle
-		}
-	case req.Prompt == "none":
+	case req.Prompt == "none": // never a page: the code or an error
 		a := hinted
 		if a == nil && req.LoginHint == "" && len(accts) == 1 {
 			a = &accts[0]
@@ -167,6 +160,13 @@ func (p *Pages) authorizePage(w http.ResponseWriter, r *http.Request) {
 		}
 		p.selected(w, r, s, o, req, a)
 		return
+	case q.Get("account") != "":
+		if a := findAccount(accts, q.Get("account")); a != nil && a.Usable {
+			p.selected(w, r, s, o, req, a)
+			return
+		} else if a != nil {
+			signIn.Identifier = a.Handle
+		}
 	case q.Get("other") != "" || req.Prompt == "login":
 	case req.Prompt != "select_account" && hinted != nil && hinted.Usable:
 		p.selected(w, r, s, o, req, hinted)
