@@ -53,10 +53,12 @@ func TestE2EAccountPage(t *testing.T) {
 // session (@atproto/api's Agent) a post, a forced refresh, the sign-out and
 // the old access token refused; CORS from the app's origin; a declined and
 // a remembered consent; a like-only client refused a post with
-// ScopeMissingError; and include:app.bsky.authCreatePosts answered in the
-// fragment (see e2e/oauth.mjs; screenshots in e2e/artifacts/oauth-*.png).
+// ScopeMissingError; include:app.bsky.authCreatePosts answered in the
+// fragment; and a second sign-in (prompt=select_account) picking the
+// account from the chooser without its password (see e2e/oauth.mjs;
+// screenshots in e2e/artifacts/oauth-*.png).
 func TestE2EOAuth(t *testing.T) {
-	browserRun(t, "oauth.mjs", exactly(9))
+	browserRun(t, "oauth.mjs", exactly(10))
 }
 
 // TestE2EAdminPage logs in at /status as admin in Debian's chromium, makes

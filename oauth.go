@@ -56,7 +56,7 @@ func (o oauthPages) Pending(ctx context.Context, clientID, requestURI string) (*
 	return &web.OAuthRequest{
 		ID: p.ID, ClientID: c.ID, RequestURI: requestURI, ClientName: c.Name, Domain: c.Domain(),
 		Logo: c.LogoURI, AppURL: c.URI, RedirectOrigin: p.RedirectOrigin(), LoginHint: p.LoginHint,
-		Permissions: groups(p.Permissions),
+		Permissions: groups(p.Permissions), Prompt: p.Prompt, Created: p.Created,
 	}, nil
 }
 
@@ -67,6 +67,22 @@ func (o oauthPages) Approve(ctx context.Context, id, did string, remember bool) 
 }
 
 func (o oauthPages) Deny(ctx context.Context, id string) (string, error) { return o.s.Deny(ctx, id) }
+
+func (o oauthPages) Refuse(ctx context.Context, id, code, desc string) (string, error) {
+	return o.s.Refuse(ctx, id, code, desc)
+}
+
+func (o oauthPages) DeviceAccounts(device string) []web.DeviceAccount {
+	var out []web.DeviceAccount
+	for _, a := range o.s.DeviceAccounts(device) {
+		out = append(out, web.DeviceAccount{DID: a.DID, SignedIn: a.SignedIn})
+	}
+	return out
+}
+
+func (o oauthPages) RememberDevice(ctx context.Context, device, did string) error {
+	return o.s.RememberDevice(ctx, device, did)
+}
 
 func (o oauthPages) Grants(did string) ([]web.ConnectedApp, error) {
 	gs, err := o.s.Grants(did)

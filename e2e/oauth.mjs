@@ -7,7 +7,9 @@
 // refresh, the sign-out (revocation) and the old access token refused. Two
 // more clients check scopes: one with only
 // repo:app.bsky.feed.like?action=create (likes, cannot post) and one with
-// include:app.bsky.authCreatePosts. Screenshots go to
+// include:app.bsky.authCreatePosts; a last one, asking prompt=select_account,
+// picks the account from the chooser of this browser's accounts.
+// Screenshots go to
 // e2e/artifacts/oauth-*.png.
 //
 //   node oauth.mjs <hearth-binary>
@@ -117,11 +119,19 @@ async function main() {
     const shot = (name) => page.screenshot({ path: path.join(artifacts, `oauth-${++shots.n}-${name}.png`), fullPage: true })
 
     // signIn runs the flow in the browser; first is whether the page asks
-    // for the password (later clients find the browser signed in).
-    const signIn = async (client, { first, name, remember = false, remembered = false }) => {
-      const authUrl = await client.authorize(handle)
+    // for the password (later clients find the browser signed in); choose
+    // picks the account from the chooser of this browser's accounts.
+    const signIn = async (client, { first, name, remember = false, remembered = false, choose = false, prompt }) => {
+      const authUrl = await client.authorize(handle, prompt ? { prompt } : undefined)
       const back = cb.next()
       await page.goto(authUrl.toString())
+      if (choose) {
+        const pick = page.getByRole('button', { name: '@' + handle })
+        await pick.waitFor()
+        assert.equal(await page.locator('#password').count(), 0, 'the chooser asks no password')
+        await shot(`${name}-chooser`)
+        await pick.click()
+      }
       if (first) {
         await page.locator('#password').waitFor()
         assert.equal(await page.inputValue('#identifier'), handle, 'the login hint fills the identifier')
@@ -246,6 +256,15 @@ async function main() {
     assert.ok(p3.uri)
     await assert.rejects(postAgent.like(post.uri, post.cid), (err) => err.status === 403 && err.error === 'ScopeMissingError')
     step('include:app.bsky.authCreatePosts (response_mode=fragment) posts and cannot like')
+
+    // 4. A second app on this browser, asking to choose the account
+    // (prompt=select_account): the chooser offers the account that signed
+    // in here, picked without the password.
+    const chooser = makeClient(plc, hearth, cb, 'atproto transition:generic')
+    const chosen = await signIn(chooser, { first: false, name: 'chooser', choose: true, prompt: 'select_account' })
+    const chosenPost = await new Agent(chosen).post({ text: 'Signed in from the chooser', createdAt: new Date().toISOString() })
+    assert.ok(chosenPost.uri)
+    step('a second sign-in on the same browser picks the account from the chooser')
 
     console.log(JSON.stringify({ ok: true, steps }))
   } catch (err) {

@@ -53,6 +53,11 @@
 //	oauthgrantof/<did>‖0x00‖<id> empty: the grants of an account ("Connected apps")
 //	oauthpkce/<sha256(cc)>    unix seconds (8 bytes): a code_challenge seen, refused if reused
 //	oauthremember/<did>‖0x00‖<client_id> scope an account approved and asked to remember
+//	oauthspent/<sha256(rt)>   grant id: a rotated refresh token, kept while its grant lives so
+//	                          that a replay ends the grant
+//	oauthspentof/<id>‖0x00‖<sha256(rt)> empty: the spent refresh tokens of a grant
+//	oauthdevice/<sha256(device)>‖0x00‖<did> unix nanoseconds (8 bytes): when the account last
+//	                          signed in on that browser (the sign-in page's account chooser)
 //	plc/<did>‖0x00‖<n>        the local PLC directory of a trial (package identity/plc/plclocal):
 //	                          operation n (4 bytes big-endian) of did, as the JSON it accepted,
 //	                          checked against the ones before it; empty outside a trial

@@ -19,26 +19,34 @@ var (
 	bucketOAuthGrantsOf = []byte("oauthgrantof")  // did ‖ 0x00 ‖ grant id → empty
 	bucketOAuthPKCE     = []byte("oauthpkce")     // sha256(code_challenge) → unix seconds of expiry
 	bucketOAuthConsent  = []byte("oauthremember") // did ‖ 0x00 ‖ client_id → remembered scope
+	bucketOAuthSpent    = []byte("oauthspent")    // sha256(spent refresh token) → grant id
+	bucketOAuthSpentOf  = []byte("oauthspentof")  // grant id ‖ 0x00 ‖ sha256(spent refresh token) → empty
+	bucketOAuthDevice   = []byte("oauthdevice")   // sha256(device id) ‖ 0x00 ‖ did → unix seconds of the sign-in
 )
 
 func oauthBuckets() [][]byte {
 	return [][]byte{bucketOAuthRequests, bucketOAuthCodes, bucketOAuthGrants, bucketOAuthRefresh,
-		bucketOAuthGrantsOf, bucketOAuthPKCE, bucketOAuthConsent}
+		bucketOAuthGrantsOf, bucketOAuthPKCE, bucketOAuthConsent, bucketOAuthSpent, bucketOAuthSpentOf, bucketOAuthDevice}
 }
 
 // OAuthRequest is a pushed authorization request, from PAR until its code
 // is exchanged (or it expires).
 type OAuthRequest struct {
-	ID            string    `json:"id"`
-	ClientID      string    `json:"clientId"`
-	ClientAuth    string    `json:"clientAuth"` // "none" or "private_key_jwt"
-	RedirectURI   string    `json:"redirectUri"`
-	Scope         string    `json:"scope"`
+	ID          string `json:"id"`
+	ClientID    string `json:"clientId"`
+	ClientAuth  string `json:"clientAuth"` // "none" or "private_key_jwt"
+	RedirectURI string `json:"redirectUri"`
+	Scope       string `json:"scope"`
+	// Expanded is Scope with its permission sets replaced by what they
+	// granted when the request was pushed ("": nothing to expand, or a
+	// request from before expansions were kept).
+	Expanded      string    `json:"expanded,omitempty"`
 	State         string    `json:"state,omitempty"`
 	ResponseMode  string    `json:"responseMode,omitempty"`
 	CodeChallenge string    `json:"codeChallenge"`
 	JKT           string    `json:"jkt"` // thumbprint of the DPoP key it is bound to
 	LoginHint     string    `json:"loginHint,omitempty"`
+	Prompt        string    `json:"prompt,omitempty"` // none, login, consent or select_account
 	ExpiresAt     time.Time `json:"expiresAt"`
 	// Set when the account holder approves.
 	DID           string    `json:"did,omitempty"`
@@ -58,6 +66,7 @@ type OAuthGrant struct {
 	ClientName  string    `json:"clientName,omitempty"`
 	ClientAuth  string    `json:"clientAuth"`
 	Scope       string    `json:"scope"`
+	Expanded    string    `json:"expanded,omitempty"` // as OAuthRequest.Expanded
 	JKT         string    `json:"jkt"`
 	CreatedAt   time.Time `json:"createdAt"`
 	ExpiresAt   time.Time `json:"expiresAt"` // the session's hard end
@@ -127,11 +136,19 @@ func (tx *Tx) OAuthGrant(id string) (*OAuthGrant, error) {
 }
 
 // PutOAuthGrant stores g, moving its refresh-token index from old (the
-// previous refresh key, "" for a new grant) to g.Refresh.
+// previous refresh key, "" for a new grant) to g.Refresh. The old key is
+// kept as spent until the grant ends, so that its replay is recognised
+// (OAuthGrantBySpent) and can end the grant.
 func (tx *Tx) PutOAuthGrant(g *OAuthGrant, old string) error {
 	rb := tx.bucket(bucketOAuthRefresh)
 	if old != "" {
 		if err := rb.Delete([]byte(old)); err != nil {
+			return err
+		}
+		if err := tx.bucket(bucketOAuthSpent).Put([]byte(old), []byte(g.ID)); err != nil {
+			return err
+		}
+		if err := tx.bucket(bucketOAuthSpentOf).Put(grantOfKey(g.ID, old), nil); err != nil {
 			return err
 		}
 	}
@@ -153,7 +170,18 @@ func (tx *Tx) OAuthGrantByRefresh(key string) (*OAuthGrant, error) {
 	return tx.OAuthGrant(string(v))
 }
 
-// DeleteOAuthGrant ends the grant id and its refresh token.
+// OAuthGrantBySpent finds the grant one of whose earlier refresh tokens
+// had key: a replay.
+func (tx *Tx) OAuthGrantBySpent(key string) (*OAuthGrant, error) {
+	v := tx.bucket(bucketOAuthSpent).Get([]byte(key))
+	if v == nil {
+		return nil, fmt.Errorf("oauth spent refresh token: %w", ErrNotFound)
+	}
+	return tx.OAuthGrant(string(v))
+}
+
+// DeleteOAuthGrant ends the grant id, its refresh token and the record of
+// its spent ones.
 func (tx *Tx) DeleteOAuthGrant(id string) error {
 	g, err := tx.OAuthGrant(id)
 	if err != nil {
@@ -161,6 +189,20 @@ func (tx *Tx) DeleteOAuthGrant(id string) error {
 	}
 	if err := tx.bucket(bucketOAuthRefresh).Delete([]byte(g.Refresh)); err != nil {
 		return err
+	}
+	prefix := append([]byte(id), 0)
+	var spent [][]byte
+	c := tx.bucket(bucketOAuthSpentOf).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		spent = append(spent, bytes.Clone(k))
+	}
+	for _, k := range spent {
+		if err := tx.bucket(bucketOAuthSpent).Delete(k[len(prefix):]); err != nil {
+			return err
+		}
+		if err := tx.bucket(bucketOAuthSpentOf).Delete(k); err != nil {
+			return err
+		}
 	}
 	if err := tx.bucket(bucketOAuthGrantsOf).Delete(grantOfKey(g.DID, g.ID)); err != nil {
 		return err
@@ -236,6 +278,58 @@ func (tx *Tx) SweepOAuth(now time.Time) error {
 	}
 	for _, k := range pkce {
 		if err := tx.bucket(bucketOAuthPKCE).Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OAuthDeviceAccount is an account that signed in on one browser, for the
+// sign-in page's account chooser.
+type OAuthDeviceAccount struct {
+	DID      string
+	SignedIn time.Time
+}
+
+func deviceKey(device, did string) []byte { return grantOfKey(device, did) }
+
+// OAuthDeviceAccounts lists the accounts that signed in on the browser
+// whose device key (the SHA-256 of its cookie, hex) is device.
+func (tx *Tx) OAuthDeviceAccounts(device string) []OAuthDeviceAccount {
+	var out []OAuthDeviceAccount
+	prefix := deviceKey(device, "")
+	c := tx.bucket(bucketOAuthDevice).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(v) == 8 {
+			out = append(out, OAuthDeviceAccount{DID: string(k[len(prefix):]), SignedIn: time.Unix(0, int64(binary.BigEndian.Uint64(v)))})
+		}
+	}
+	return out
+}
+
+// PutOAuthDeviceAccount records that did signed in on device at at.
+func (tx *Tx) PutOAuthDeviceAccount(device, did string, at time.Time) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(at.UnixNano()))
+	return tx.bucket(bucketOAuthDevice).Put(deviceKey(device, did), v[:])
+}
+
+// DeleteOAuthDeviceAccount forgets that did signed in on device.
+func (tx *Tx) DeleteOAuthDeviceAccount(device, did string) error {
+	return tx.bucket(bucketOAuthDevice).Delete(deviceKey(device, did))
+}
+
+// SweepOAuthDevices forgets the sign-ins on browsers older than before.
+func (tx *Tx) SweepOAuthDevices(before time.Time) error {
+	var old [][]byte
+	tx.bucket(bucketOAuthDevice).ForEach(func(k, v []byte) error {
+		if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) < before.UnixNano() {
+			old = append(old, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range old {
+		if err := tx.bucket(bucketOAuthDevice).Delete(k); err != nil {
 			return err
 		}
 	}

@@ -18,7 +18,10 @@
 // charts (cards.go, charts.go) say in words what is fine and what needs the
 // owner. The OAuth sign-in and consent page and the account page's
 // Connected apps (oauth.go) call the authorization server (xrpc/oauth)
-// through the OAuth interface, which main.go adapts. Pages carry a strict
+// through the OAuth interface, which main.go adapts; its account chooser
+// (oauth_device.go) offers the accounts that signed in on this browser,
+// known by a device cookie, and honours the app's prompt and login_hint.
+// Pages carry a strict
 // Content-Security-Policy, forms a CSRF token, and POSTs must be
 // same-origin.
 //

@@ -22,9 +22,17 @@ type OAuth interface {
 	Pending(ctx context.Context, clientID, requestURI string) (*OAuthRequest, error)
 	// Remembered reports whether did asked to skip the consent for it.
 	Remembered(id, did string) bool
-	// Approve and Deny end the request with the redirect back to the app.
+	// Approve, Deny and Refuse end the request with the redirect back to
+	// the app: a code, access_denied, or the error code given
+	// (login_required, consent_required).
 	Approve(ctx context.Context, id, did string, remember bool) (string, error)
 	Deny(ctx context.Context, id string) (string, error)
+	Refuse(ctx context.Context, id, code, desc string) (string, error)
+	// DeviceAccounts lists the accounts that signed in on the browser
+	// with the device cookie device; RememberDevice adds one after its
+	// password.
+	DeviceAccounts(device string) []DeviceAccount
+	RememberDevice(ctx context.Context, device, did string) error
 	// Grants lists the apps connected to did; RevokeGrant ends one.
 	Grants(did string) ([]ConnectedApp, error)
 	RevokeGrant(ctx context.Context, did, id string) error
@@ -39,6 +47,15 @@ type OAuthRequest struct {
 	ClientName, Domain, Logo, AppURL string
 	RedirectOrigin, LoginHint        string
 	Permissions                      []PermissionGroup
+	// Prompt is none, login, consent, select_account or "".
+	Prompt  string
+	Created time.Time
+}
+
+// DeviceAccount is an account that signed in on this browser, and when.
+type DeviceAccount struct {
+	DID      string
+	SignedIn time.Time
 }
 
 // PermissionGroup is a heading and its plain-words lines.
@@ -56,9 +73,12 @@ type ConnectedApp struct {
 
 type oauthView struct {
 	CSRF, Error, Notice string
-	Step                string // "signin", "code", "consent" or "error"
+	Step                string // "choose", "signin", "code", "consent" or "error"
 	Req                 *OAuthRequest
 	Handle, Identifier  string
+	Account             string          // consent: the DID approving
+	Accounts            []deviceAccount // choose
+	Other               string          // the "use another account" link
 }
 
 var errOAuthRequest = errors.New("unknown authorization request")
@@ -67,7 +87,6 @@ func (p *Pages) oauthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /oauth/authorize", p.authorizePage)
 	mux.HandleFunc("POST /oauth/authorize/signin", p.post(p.authorizeSignIn, false))
 	mux.HandleFunc("POST /oauth/authorize/consent", p.post(p.authorizeConsent, false))
-	mux.HandleFunc("POST /oauth/authorize/switch", p.post(p.authorizeSwitch, false))
 	mux.HandleFunc("POST /account/apps/revoke", p.signedIn(p.revokeApp))
 }
 
@@ -110,6 +129,10 @@ func (p *Pages) showOAuth(w http.ResponseWriter, s *session, v oauthView, err er
 	p.render(w, "oauth.html", v)
 }
 
+// authorizePage shows the step the request and this browser call for:
+// the app's prompt and login_hint, and the accounts that signed in here
+// (see oauth_device.go), decide between the chooser, the password and
+// the consent; a remembered consent goes straight back to the app.
 func (p *Pages) authorizePage(w http.ResponseWriter, r *http.Request) {
 	s := p.current(w, r, true)
 	o, req, err := p.oauthRequest(r)
@@ -121,19 +144,69 @@ func (p *Pages) authorizePage(w http.ResponseWriter, r *http.Request) {
 		p.showOAuth(w, s, oauthView{Step: "error"}, err)
 		return
 	}
-	v := oauthView{Step: "signin", Req: req, Identifier: req.LoginHint}
-	if did := p.didOf(s); did != "" {
-		if o.Remembered(req.ID, did) {
-			if to, err := o.Approve(r.Context(), req.ID, did, true); err == nil {
-				http.Redirect(w, r, to, http.StatusSeeOther)
-				return
-			}
+	accts := p.deviceAccounts(r, o, s, req)
+	signIn := oauthView{Step: "signin", Req: req, Identifier: req.LoginHint}
+	hinted := findAccount(accts, req.LoginHint)
+	q := r.URL.Query()
+	switch {
+	case req.Prompt == "none": // never a page: the code or an error
+		a := hinted
+		if a == nil && req.LoginHint == "" && len(accts) == 1 {
+			a = &accts[0]
 		}
-		if a, err := p.b.Accounts().Get(did); err == nil {
-			v.Step, v.Handle = "consent", a.Handle
+		if a == nil || !a.Usable {
+			p.refuse(w, r, s, o, req, "login_required", "The account holder must sign in")
+			return
+		}
+		p.selected(w, r, s, o, req, a)
+		return
+	case q.Get("account") != "":
+		if a := findAccount(accts, q.Get("account")); a != nil && a.Usable {
+			p.selected(w, r, s, o, req, a)
+			return
+		} else if a != nil {
+			signIn.Identifier = a.Handle
+		}
+	case q.Get("other") != "" || req.Prompt == "login":
+	case req.Prompt != "select_account" && hinted != nil && hinted.Usable:
+		p.selected(w, r, s, o, req, hinted)
+		return
+	case req.Prompt != "select_account" && req.LoginHint != "":
+		// The hint names an account not signed in here, or whose
+		// password is needed again: the sign-in form, filled.
+	case len(accts) > 0:
+		p.showOAuth(w, s, oauthView{Step: "choose", Req: req, Accounts: accts, Other: authorizeURL(req) + "&other=1"}, nil)
+		return
+	}
+	p.showOAuth(w, s, signIn, nil)
+}
+
+// selected goes on with the account a: back to the app if it remembered
+// its consent (unless the app asks for the consent again), else the
+// consent step.
+func (p *Pages) selected(w http.ResponseWriter, r *http.Request, s *session, o OAuth, req *OAuthRequest, a *deviceAccount) {
+	if req.Prompt != "consent" && o.Remembered(req.ID, a.DID) {
+		if to, err := o.Approve(r.Context(), req.ID, a.DID, true); err == nil {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
 		}
 	}
-	p.showOAuth(w, s, v, nil)
+	if req.Prompt == "none" {
+		p.refuse(w, r, s, o, req, "consent_required", "The account holder must approve the app")
+		return
+	}
+	p.showOAuth(w, s, oauthView{Step: "consent", Req: req, Handle: a.Handle, Account: a.DID,
+		Other: authorizeURL(req) + "&other=1"}, nil)
+}
+
+// refuse sends the app an error without showing anything (prompt=none).
+func (p *Pages) refuse(w http.ResponseWriter, r *http.Request, s *session, o OAuth, req *OAuthRequest, code, desc string) {
+	to, err := o.Refuse(r.Context(), req.ID, code, desc)
+	if err != nil {
+		p.showOAuth(w, s, oauthView{Step: "error"}, err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // authorizeSignIn is the sign-in step: password, then the mailed code
@@ -181,7 +254,10 @@ func (p *Pages) authorizeSignIn(w http.ResponseWriter, r *http.Request, s *sessi
 		s.did, s.pending = g.Account.DID, nil
 		p.mu.Unlock()
 		p.rotate(w, r, s)
-		http.Redirect(w, r, authorizeURL(req), http.StatusSeeOther)
+		if err := p.rememberDevice(w, r, g.Account.DID); err != nil {
+			p.log.Error("oauth: remembering the sign-in on this browser", "err", err)
+		}
+		http.Redirect(w, r, authorizeURL(req)+"&"+url.Values{"account": {g.Account.DID}}.Encode(), http.StatusSeeOther)
 	}
 }
 
@@ -196,34 +272,21 @@ func (p *Pages) authorizeConsent(w http.ResponseWriter, r *http.Request, s *sess
 		p.showOAuth(w, s, oauthView{Step: "error"}, err)
 		return
 	}
-	did := p.didOf(s)
+	a := findAccount(p.deviceAccounts(r, o, s, req), r.PostFormValue("account"))
 	var to string
 	switch {
 	case r.PostFormValue("decision") == "deny":
 		to, err = o.Deny(r.Context(), req.ID)
-	case did == "":
+	case a == nil || !a.Usable:
 		err = errNotSignedIn
 	default:
-		to, err = o.Approve(r.Context(), req.ID, did, r.PostFormValue("remember") != "")
+		to, err = o.Approve(r.Context(), req.ID, a.DID, r.PostFormValue("remember") != "")
 	}
 	if err != nil {
 		p.showOAuth(w, s, oauthView{Step: "signin", Req: req}, err)
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
-}
-
-// authorizeSwitch signs this browser out, to choose another account.
-func (p *Pages) authorizeSwitch(w http.ResponseWriter, r *http.Request, s *session) {
-	p.mu.Lock()
-	s.did, s.pending = "", nil
-	p.mu.Unlock()
-	_, req, err := p.oauthRequest(r)
-	if err != nil {
-		p.showOAuth(w, s, oauthView{Step: "error"}, err)
-		return
-	}
-	http.Redirect(w, r, authorizeURL(req), http.StatusSeeOther)
 }
 
 func (p *Pages) revokeApp(r *http.Request, svc *account.Service, a *store.Account, v *accountView) error {

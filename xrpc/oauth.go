@@ -30,7 +30,7 @@ func (s *Server) setupOAuth(ctx context.Context, d Deps) error {
 	}
 	var err error
 	s.oauth, err = oauth.New(ctx, oauth.Config{Issuer: s.cfg.PublicURL, Dev: s.cfg.Dev}, oauth.Deps{
-		DB: s.db, Accounts: s.accounts, Sets: oauth.CatalogSets(s.lex), Log: s.log,
+		DB: s.db, Accounts: s.accounts, Sets: oauth.CatalogSets(s.lex), Resolver: s.resolver, Log: s.log,
 		HTTP: f.Client(egress.Use{MaxRedirects: 0, MaxBody: 64 << 10}),
 		Now:  func() time.Time { return s.now() },
 	})

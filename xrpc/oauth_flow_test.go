@@ -1,6 +1,8 @@
 package xrpc
 
 import (
+	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -62,10 +64,8 @@ func TestOAuthRefreshAndRevoke(t *testing.T) {
 	}
 	m := r.json(t)
 	c.access, c.refresh = m["access_token"].(string), m["refresh_token"].(string)
-	// The spent refresh token is refused.
-	r = c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {oldRefresh}, "client_id": {c.clientID}})
-	if r.Status != 400 || !strings.Contains(string(r.Body), "invalid_grant") {
-		t.Fatalf("spent refresh token: %d %s", r.Status, r.Body)
+	if c.refresh == oldRefresh {
+		t.Fatal("the refresh token did not rotate")
 	}
 	// Another key may not refresh.
 	other := newDPoPClient(e, likeOnly)
@@ -89,6 +89,69 @@ func TestOAuthRefreshAndRevoke(t *testing.T) {
 	}
 }
 
+// TestOAuthRefreshReplayEndsGrant: a spent refresh token coming back
+// ends its whole grant, so that neither the thief nor the app goes on
+// with it: the current refresh token and the access tokens are refused.
+func TestOAuthRefreshReplayEndsGrant(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("replay")
+	c := newDPoPClient(e, likeOnly)
+	c.signIn(a, likeOnly)
+	spent := c.refresh
+	refresh := func(tok string) resp {
+		return c.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}, "client_id": {c.clientID}})
+	}
+	r := refresh(spent)
+	if r.Status != 200 {
+		t.Fatalf("refresh: %d %s", r.Status, r.Body)
+	}
+	m := r.json(t)
+	c.access, c.refresh = m["access_token"].(string), m["refresh_token"].(string)
+	if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 {
+		t.Fatalf("after refresh: %d %s", r.Status, r.Body)
+	}
+	if r := refresh(spent); r.Status != 400 || r.errName(t) != "invalid_grant" {
+		t.Fatalf("replayed refresh token: %d %s", r.Status, r.Body)
+	}
+	expectError(t, c.xrpc("GET", "com.atproto.server.getSession", nil), 401, "invalid_token")
+	if r := refresh(c.refresh); r.Status != 400 || r.errName(t) != "invalid_grant" {
+		t.Fatalf("current refresh token after the replay: %d %s", r.Status, r.Body)
+	}
+	if gs, _ := e.srv.OAuth().Grants(a.DID); len(gs) != 0 {
+		t.Fatalf("the grant outlived the replay: %v", gs)
+	}
+}
+
+// TestOAuthCodeReplay: a code used twice is refused the second time, and
+// the grant its first use made ends (RFC 6749 §4.1.2).
+func TestOAuthCodeReplay(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("codereplay")
+	c := newDPoPClient(e, likeOnly)
+	verifier := testVerifier + randomTestID()
+	r := c.par(url.Values{"scope": {likeOnly}, "code_challenge": {challengeOf(verifier)}})
+	p, err := e.srv.OAuth().Pending(t.Context(), c.clientID, r.json(t)["request_uri"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := e.srv.OAuth().Approve(t.Context(), p.ID, a.DID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(to)
+	exchange := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+		"redirect_uri": {"http://127.0.0.1/cb"}, "code_verifier": {verifier}, "client_id": {c.clientID}}
+	r = c.form("/oauth/token", exchange)
+	if r.Status != 200 {
+		t.Fatalf("first exchange: %d %s", r.Status, r.Body)
+	}
+	c.access = r.json(t)["access_token"].(string)
+	if r := c.form("/oauth/token", exchange); r.Status != 400 || r.errName(t) != "invalid_grant" {
+		t.Fatalf("second exchange: %d %s", r.Status, r.Body)
+	}
+	expectError(t, c.xrpc("GET", "com.atproto.server.getSession", nil), 401, "invalid_token")
+}
+
 func TestOAuthDPoPRefusals(t *testing.T) {
 	e := oauthEnv(t)
 	a := e.createAccount("dave")
@@ -104,6 +167,18 @@ func TestOAuthDPoPRefusals(t *testing.T) {
 	req.Header.Set("Authorization", "DPoP "+c.access)
 	req.Header.Set("DPoP", c.last)
 	expectError(t, send(t, req), 401, "invalid_dpop_proof")
+	// … and at the token endpoint.
+	tokenForm := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.refresh}, "client_id": {c.clientID}}
+	// (A call whose proof is accepted, then refused for its grant_type.)
+	if r := c.form("/oauth/token", url.Values{"grant_type": {"nonsense"}, "client_id": {c.clientID}}); r.errName(t) != "unsupported_grant_type" {
+		t.Fatalf("unknown grant_type: %d %s", r.Status, r.Body)
+	}
+	req, _ = http.NewRequest("POST", e.http.URL+"/oauth/token", strings.NewReader(tokenForm.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("DPoP", c.last)
+	if r := send(t, req); r.Status != 400 || r.errName(t) != "invalid_dpop_proof" || !strings.Contains(string(r.Body), "replayed") {
+		t.Fatalf("replayed proof at the token endpoint: %d %s", r.Status, r.Body)
+	}
 
 	// A proof for another URL, and for another method.
 	c.htu = "http://pds.test/xrpc/com.atproto.repo.createRecord"
@@ -155,7 +230,7 @@ func TestOAuthPKCERefusals(t *testing.T) {
 	if r := c.par(same); r.Status != 201 {
 		t.Fatalf("par: %d %s", r.Status, r.Body)
 	}
-	if r := c.par(same); r.Status != 400 {
+	if r := c.par(same); r.Status != 400 || r.errName(t) != "invalid_request" {
 		t.Fatalf("reused code_challenge: %d %s", r.Status, r.Body)
 	}
 	// A wrong verifier, then the code is spent.
@@ -211,5 +286,47 @@ func TestOAuthNonceOnSuccess(t *testing.T) {
 	// Password sessions get no nonce.
 	if r := e.get("com.atproto.server.getSession", a.Access, ""); r.Header.Get("DPoP-Nonce") != "" {
 		t.Fatalf("bearer answer carries a DPoP nonce")
+	}
+}
+
+// TestOAuthPromptAndDevices: prompt is checked at PAR and reaches the
+// page; Refuse answers the app with the error code, its state and iss;
+// a browser remembers its most recent accounts, at most ten.
+func TestOAuthPromptAndDevices(t *testing.T) {
+	e := oauthEnv(t)
+	c := newDPoPClient(e, likeOnly)
+	if r := c.par(url.Values{"scope": {likeOnly}, "prompt": {"always"}}); r.Status != 400 || r.errName(t) != "invalid_request" {
+		t.Fatalf("prompt=always: %d %s", r.Status, r.Body)
+	}
+	r := c.par(url.Values{"scope": {likeOnly}, "prompt": {"none"}})
+	if r.Status != 201 {
+		t.Fatalf("prompt=none: %d %s", r.Status, r.Body)
+	}
+	o := e.srv.OAuth()
+	p, err := o.Pending(t.Context(), c.clientID, r.json(t)["request_uri"].(string))
+	if err != nil || p.Prompt != "none" || time.Since(p.Created) > time.Minute {
+		t.Fatalf("pending: %+v %v", p, err)
+	}
+	to, err := o.Refuse(t.Context(), p.ID, "login_required", "sign in")
+	u, _ := url.Parse(to)
+	if q := u.Query(); err != nil || q.Get("error") != "login_required" || q.Get("state") != "st" || q.Get("iss") != "http://pds.test" {
+		t.Fatalf("refuse: %s %v", to, err)
+	}
+	if _, err := o.Approve(t.Context(), p.ID, "did:plc:x", false); err == nil {
+		t.Fatal("a refused request was approved")
+	}
+
+	const device = "a-device-cookie-value-of-some-length-0123"
+	for i := range 12 {
+		if err := o.RememberDevice(t.Context(), device, fmt.Sprintf("did:plc:%024d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := o.DeviceAccounts(device)
+	if len(got) != 10 || got[0].DID != fmt.Sprintf("did:plc:%024d", 11) {
+		t.Fatalf("device accounts: %v", got)
+	}
+	if len(o.DeviceAccounts("another-device-cookie-value-0000000000")) != 0 || len(o.DeviceAccounts("")) != 0 {
+		t.Fatal("another browser sees this one's accounts")
 	}
 }

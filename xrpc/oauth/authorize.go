@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hearth-pds/hearth/store"
 )
@@ -20,6 +21,11 @@ type Pending struct {
 	Permissions *Permissions
 	LoginHint   string
 	RedirectURI string
+	// Prompt is the app's wish: "", none, login, consent or select_account.
+	Prompt string
+	// Created is when the request was pushed: prompt=login needs a
+	// sign-in after it.
+	Created time.Time
 }
 
 // ErrUnknownRequest is a request_uri that is unknown, used or expired.
@@ -43,8 +49,8 @@ func (s *Server) Pending(ctx context.Context, clientID, requestURI string) (*Pen
 		return nil, err
 	}
 	return &Pending{
-		ID: id, Client: c, Permissions: ParseScope(req.Scope, s.d.Sets), LoginHint: req.LoginHint,
-		RedirectURI: req.RedirectURI,
+		ID: id, Client: c, Permissions: s.permissions(req.Scope, req.Expanded), LoginHint: req.LoginHint,
+		RedirectURI: req.RedirectURI, Prompt: req.Prompt, Created: req.ExpiresAt.Add(-RequestTTL),
 	}, nil
 }
 
@@ -125,6 +131,13 @@ func (s *Server) Approve(ctx context.Context, id, did string, remember bool) (st
 
 // Deny ends the request and returns the redirect that tells the app so.
 func (s *Server) Deny(ctx context.Context, id string) (string, error) {
+	return s.Refuse(ctx, id, "access_denied", "The account holder declined")
+}
+
+// Refuse ends the request with the error code (access_denied,
+// login_required, consent_required …) and returns the redirect that tells
+// the app so.
+func (s *Server) Refuse(ctx context.Context, id, code, desc string) (string, error) {
 	var req *store.OAuthRequest
 	err := s.d.DB.Update(ctx, func(tx *store.Tx) error {
 		var err error
@@ -136,7 +149,7 @@ func (s *Server) Deny(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.redirect(req, url.Values{"error": {"access_denied"}, "error_description": {"The account holder declined"}}), nil
+	return s.redirect(req, url.Values{"error": {code}, "error_description": {desc}}), nil
 }
 
 // redirect builds the authorization response: the values, the state and

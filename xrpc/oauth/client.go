@@ -112,27 +112,45 @@ func (cs *clients) get(ctx context.Context, id string) (*Client, error) {
 // fetch reads a document through the guarded client: no redirects, a
 // size and a time limit. The detail of a failure stays out of the answer.
 func (cs *clients) fetch(ctx context.Context, u string) ([]byte, error) {
+	body, err := fetchJSON(ctx, cs.http, u, maxMetadata)
+	if err != nil {
+		return nil, invalidClient("could not fetch the client metadata: %v", err)
+	}
+	return body, nil
+}
+
+// Why a fetchJSON failed, in words safe to show whoever chose the URL.
+var (
+	errFetch       = errors.New("no answer")
+	errFetchStatus = errors.New("not found")
+	errFetchType   = errors.New("not application/json")
+	errFetchSize   = errors.New("too large or cut short")
+)
+
+// fetchJSON GETs a JSON document of at most limit bytes within
+// metadataTimeout through hc (a guarded egress client).
+func fetchJSON(ctx context.Context, hc *http.Client, u string, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, invalidClient("client_id is not a usable URL")
+		return nil, fmt.Errorf("%w: not a usable URL", errFetch)
 	}
 	req.Header.Set("Accept", "application/json")
-	res, err := cs.http.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
-		return nil, invalidClient("could not fetch the client metadata")
+		return nil, errFetch
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, invalidClient("client metadata answered %d", res.StatusCode)
+		return nil, fmt.Errorf("%w: answered %d", errFetchStatus, res.StatusCode)
 	}
 	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt != "application/json" {
-		return nil, invalidClient("client metadata must be application/json")
+		return nil, errFetchType
 	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxMetadata+1))
-	if err != nil || len(body) > maxMetadata {
-		return nil, invalidClient("client metadata is too large or was cut short")
+	body, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	if err != nil || int64(len(body)) > limit {
+		return nil, errFetchSize
 	}
 	return body, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -112,4 +113,21 @@ func TestLoopbackClient(t *testing.T) {
 			t.Errorf("%s: accepted", bad)
 		}
 	}
+}
+
+func FuzzLoopbackClient(f *testing.F) {
+	f.Add("http://localhost?redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fcb&scope=atproto")
+	f.Add("http://localhost")
+	f.Add("http://localhost?redirect_uri=http%3A%2F%2Flocalhost%2Fcb")
+	f.Fuzz(func(t *testing.T, id string) {
+		c, err := loopbackClient(id)
+		if err != nil {
+			return
+		}
+		for _, r := range c.RedirectURIs {
+			if u, err := url.Parse(r); err != nil || u.Scheme != "http" || !loopbackIP(u.Hostname()) {
+				t.Fatalf("%q: redirect %q is not loopback", id, r)
+			}
+		}
+	})
 }

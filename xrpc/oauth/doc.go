@@ -9,17 +9,29 @@
 //   - par.go, authorize.go, token.go: pushed authorization requests (PKCE
 //     S256 only, each code_challenge once), the page-facing calls Pending,
 //     Approve and Deny (package web shows the sign-in and consent), the
-//     token endpoint (one-time codes, rotating refresh tokens) and
-//     revocation, which ends the whole grant whichever token it names.
+//     token endpoint (one-time codes, rotating refresh tokens: a spent one
+//     coming back ends its grant) and revocation, which ends the whole
+//     grant whichever token it names.
+//   - device.go: the accounts that signed in on each browser (by the
+//     hash of its device cookie), for the sign-in page's account chooser;
+//     prompt (none, login, consent, select_account) is kept from PAR for
+//     the page, and Refuse answers login_required or consent_required.
 //   - dpop.go: DPoP proofs (ES256 only; typ, jwk, htm, htu against the
 //     public URL, iat window, jti replay cache, ath) and server nonces.
 //   - client.go, clientauth.go: client metadata fetched from the client_id
 //     URL through the guarded egress client (no redirects, 64 KiB, 5 s),
 //     validated and cached; loopback development clients; private_key_jwt.
 //   - scope.go, allow.go: scopes parsed into Permissions (data), include:
-//     permission sets resolved from the embedded lexicons (a set grants
-//     only within its own namespace; unknown entries are ignored), and
-//     Allows, the one rule every call is checked against.
+//     permission sets (a set grants only within its own namespace;
+//     unknown entries are ignored), and Allows, the one rule every call
+//     is checked against.
+//   - sets.go: permission sets beyond the embedded lexicons, resolved at
+//     PAR over the network (DNS TXT _lexicon.<authority>, the DID
+//     document, the com.atproto.lexicon.schema record at its PDS) and
+//     cached in memory; one that does not resolve is an invalid_scope.
+//     Requests and grants keep the scope expanded (Permissions.Expanded),
+//     so the resource server resolves nothing and a grant keeps what was
+//     approved.
 //
 // Access tokens are ES256 JWTs (typ at+jwt) whose cnf.jkt binds them to
 // the client's DPoP key and whose jti names their grant; the resource

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -26,7 +27,7 @@ func (s *Server) par(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req, err := s.parseAuthRequest(r.PostForm, c)
+	req, err := s.parseAuthRequest(r.Context(), r.PostForm, c)
 	if err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func (s *Server) par(w http.ResponseWriter, r *http.Request) error {
 
 // parseAuthRequest checks the authorization parameters against the
 // client's metadata.
-func (s *Server) parseAuthRequest(f url.Values, c *Client) (*store.OAuthRequest, error) {
+func (s *Server) parseAuthRequest(ctx context.Context, f url.Values, c *Client) (*store.OAuthRequest, error) {
 	if f.Get("request") != "" {
 		return nil, oerr(http.StatusBadRequest, "request_not_supported", "request objects are not supported")
 	}
@@ -89,37 +90,55 @@ func (s *Server) parseAuthRequest(f url.Values, c *Client) (*store.OAuthRequest,
 	if !c.matchRedirect(redirect) {
 		return nil, invalidRequest("redirect_uri is not one of the client's")
 	}
-	scope, err := s.checkScope(f.Get("scope"), c)
+	p, err := s.checkScope(ctx, f.Get("scope"), c)
 	if err != nil {
 		return nil, err
 	}
 	if len(f.Get("state")) > 2048 || len(f.Get("login_hint")) > 256 {
 		return nil, invalidRequest("state or login_hint is too long")
 	}
+	prompt := f.Get("prompt")
+	if !slices.Contains([]string{"", "none", "login", "consent", "select_account"}, prompt) {
+		return nil, invalidRequest("prompt must be one of none, login, consent and select_account")
+	}
 	return &store.OAuthRequest{
-		ID: randomID(24), ClientID: c.ID, RedirectURI: redirect, Scope: scope, State: f.Get("state"),
-		ResponseMode: mode, CodeChallenge: cc, LoginHint: f.Get("login_hint"),
+		ID: randomID(24), ClientID: c.ID, RedirectURI: redirect, Scope: p.String(), Expanded: expanded(p), State: f.Get("state"),
+		ResponseMode: mode, CodeChallenge: cc, LoginHint: f.Get("login_hint"), Prompt: prompt,
 		ExpiresAt: s.d.Now().Add(RequestTTL),
 	}, nil
 }
 
-// checkScope refuses a scope without atproto or beyond the client's own
-// declaration, and returns what will be granted.
-func (s *Server) checkScope(scope string, c *Client) (string, error) {
+// checkScope refuses a scope without atproto, beyond the client's own
+// declaration or naming a permission set that does not resolve, and
+// returns what will be granted.
+func (s *Server) checkScope(ctx context.Context, scope string, c *Client) (*Permissions, error) {
 	if scope == "" {
 		scope = c.Scope
 	}
 	declared := strings.Fields(c.Scope)
 	for _, sc := range strings.Fields(scope) {
 		if !slices.Contains(declared, sc) {
-			return "", oerr(http.StatusBadRequest, "invalid_scope", "scope %q is not in the client's metadata", sc)
+			return nil, oerr(http.StatusBadRequest, "invalid_scope", "scope %q is not in the client's metadata", sc)
 		}
 	}
-	p := ParseScope(scope, s.d.Sets)
-	if !p.Atproto {
-		return "", oerr(http.StatusBadRequest, "invalid_scope", "the scope must include atproto")
+	sets, err := s.scopeSets(ctx, scope)
+	if err != nil {
+		return nil, err
 	}
-	return p.String(), nil
+	p := ParseScope(scope, sets)
+	if !p.Atproto {
+		return nil, oerr(http.StatusBadRequest, "invalid_scope", "the scope must include atproto")
+	}
+	return p, nil
+}
+
+// expanded is what a request keeps of p's expansion: nothing when there
+// was no set to expand.
+func expanded(p *Permissions) string {
+	if e := p.Expanded(); e != p.String() {
+		return e
+	}
+	return ""
 }
 
 // pkceValue checks a code_challenge or code_verifier (RFC 7636 §4.1).

@@ -121,5 +121,5 @@ func (s *Server) Authenticate(r *http.Request) (*Access, error) {
 	if g == nil || now.After(g.ExpiresAt) || g.JKT != p.JKT {
 		return nil, s.resourceError("invalid_token", "Token has been revoked")
 	}
-	return &Access{DID: g.DID, ClientID: g.ClientID, GrantID: g.ID, Permissions: ParseScope(g.Scope, s.d.Sets)}, nil
+	return &Access{DID: g.DID, ClientID: g.ClientID, GrantID: g.ID, Permissions: s.permissions(g.Scope, g.Expanded)}, nil
 }

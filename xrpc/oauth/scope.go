@@ -41,6 +41,9 @@ type Permissions struct {
 	Identity             []string // "handle" or "*"
 	// Scopes are the scope strings understood, in order: what is granted.
 	Scopes []string
+	// expanded is Scopes with each include: replaced by the permissions
+	// its set granted (see Expanded).
+	expanded []string
 }
 
 // RepoPerm lets writes of Actions to Collections ("*" is every one).
@@ -85,12 +88,20 @@ func CatalogSets(c *lexicon.Catalog) SetResolver {
 // ParseScope reads a space-separated scope. Entries it does not understand
 // are left out, as the spec asks; it never fails.
 func ParseScope(scope string, sets SetResolver) *Permissions {
-	p := &Permissions{}
 	if len(scope) > maxScopeLen {
 		scope = scope[:maxScopeLen]
 	}
+	return parseScope(scope, sets, maxScopeEntries)
+}
+
+// ParseExpanded reads a scope this server expanded itself (Expanded),
+// which may be longer than a client may send.
+func ParseExpanded(scope string) *Permissions { return parseScope(scope, nil, -1) }
+
+func parseScope(scope string, sets SetResolver, max int) *Permissions {
+	p := &Permissions{}
 	for i, s := range strings.Fields(scope) {
-		if i >= maxScopeEntries {
+		if i == max {
 			break
 		}
 		if slices.Contains(p.Scopes, s) {
@@ -98,6 +109,9 @@ func ParseScope(scope string, sets SetResolver) *Permissions {
 		}
 		if p.add(s, sets) {
 			p.Scopes = append(p.Scopes, s)
+			if !strings.HasPrefix(s, "include:") && !strings.HasPrefix(s, "include?") {
+				p.expand(s)
+			}
 		}
 	}
 	return p
@@ -105,6 +119,17 @@ func ParseScope(scope string, sets SetResolver) *Permissions {
 
 // String is the granted scope.
 func (p *Permissions) String() string { return strings.Join(p.Scopes, " ") }
+
+// Expanded is the granted scope with each permission set replaced by the
+// permissions it granted: ParseExpanded reads it back to the same grant
+// without resolving any set.
+func (p *Permissions) Expanded() string { return strings.Join(p.expanded, " ") }
+
+func (p *Permissions) expand(s string) {
+	if !slices.Contains(p.expanded, s) {
+		p.expanded = append(p.expanded, s)
+	}
+}
 
 // splitScope cuts "res:pos?a=1&b=2" into its parts. Values are
 // unescaped; a '#' stays part of a value (rpc audiences carry one).
@@ -289,20 +314,32 @@ func (p *Permissions) include(nsids []string, aud string, sets SetResolver) bool
 	for _, perm := range def.Permissions {
 		switch perm.Resource {
 		case ResRepo:
-			if cs := inside(perm.Collection); len(cs) > 0 {
-				p.addRepo(cs, perm.Action)
+			if cs := inside(perm.Collection); len(cs) > 0 && p.addRepo(cs, perm.Action) {
+				p.expand(p.Repo[len(p.Repo)-1].scope())
 			}
 		case ResRPC:
 			a := perm.Aud
 			if perm.InheritAud {
 				a = aud
 			}
-			if ls := inside(perm.Lxm); len(ls) > 0 && a != "" {
-				p.addRPC(ls, a)
+			if ls := inside(perm.Lxm); len(ls) > 0 && a != "" && p.addRPC(ls, a) {
+				p.expand(p.RPC[len(p.RPC)-1].scope())
 			}
 		}
 	}
 	return true
+}
+
+// scope is the scope string that grants r.
+func (r RepoPerm) scope() string {
+	v := url.Values{"collection": r.Collections, "action": r.Actions}
+	return "repo?" + v.Encode()
+}
+
+// scope is the scope string that grants r.
+func (r RPCPerm) scope() string {
+	v := url.Values{"lxm": r.Lxm, "aud": {r.Aud}}
+	return "rpc?" + v.Encode()
 }
 
 // validNSID is a light check: dotted, at least three segments, no spaces.

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
@@ -64,6 +65,42 @@ func TestScopeUnknownIgnored(t *testing.T) {
 	}
 }
 
+var expansionNeeds = []Need{
+	{Resource: ResRepo, Collection: "app.bsky.feed.post", Action: "create"},
+	{Resource: ResRepo, Collection: "app.bsky.feed.post", Action: "delete"},
+	{Resource: ResRepo, Collection: "app.bsky.feed.like", Action: "create"},
+	{Resource: ResRPC, Lxm: "app.bsky.video.uploadVideo", Aud: "did:web:api.bsky.app#bsky_appview"},
+	{Resource: ResRPC, Lxm: "app.bsky.feed.getTimeline", Aud: "did:web:api.bsky.app#bsky_appview"},
+	{Resource: ResRPC, Lxm: "chat.bsky.convo.listConvos", Aud: "did:web:api.bsky.chat#bsky_chat"},
+	{Resource: ResBlob, MIME: "image/png"},
+	{Resource: ResAccount, Attr: "email", Action: "read"},
+	{Resource: ResIdentity, Attr: "handle"},
+	{Resource: ResAny},
+}
+
+// TestScopeExpanded: a stored expansion grants what the scope granted
+// with its sets, and names no set any more.
+func TestScopeExpanded(t *testing.T) {
+	s := sets(t)
+	for _, scope := range []string{
+		"atproto include:app.bsky.authCreatePosts?aud=did:web:api.bsky.app%23bsky_appview repo:app.bsky.feed.like",
+		"atproto include:app.bsky.authFullApp?aud=did:web:api.bsky.app%23bsky_appview",
+		"atproto transition:generic transition:chat.bsky blob:image/*",
+		"atproto include:chat.bsky.authFullChatClient?aud=did:web:api.bsky.chat%23bsky_chat account:email",
+	} {
+		p := ParseScope(scope, s)
+		x := ParseExpanded(p.Expanded())
+		if strings.Contains(p.Expanded(), "include:") {
+			t.Errorf("%q expands to %q", scope, p.Expanded())
+		}
+		for _, n := range expansionNeeds {
+			if x.Allows(n) != p.Allows(n) {
+				t.Errorf("%q: expanded allows %v = %v, the scope %v", scope, n, x.Allows(n), p.Allows(n))
+			}
+		}
+	}
+}
+
 func FuzzParseScope(f *testing.F) {
 	for _, s := range []string{"atproto", "atproto transition:generic", "repo:app.bsky.feed.post?action=create&action=delete",
 		"rpc:app.bsky.feed.getFeed?aud=did:web:api.bsky.app#bsky_appview", "include:app.bsky.authFullApp?aud=did:web:x#y",
@@ -78,6 +115,13 @@ func FuzzParseScope(f *testing.F) {
 		// What is granted parses to itself.
 		if q := ParseScope(p.String(), rs); q.String() != p.String() {
 			t.Fatalf("%q → %q → %q", s, p.String(), q.String())
+		}
+		// Its expansion grants the same, without the sets.
+		x := ParseExpanded(p.Expanded())
+		for _, n := range expansionNeeds {
+			if x.Allows(n) != p.Allows(n) {
+				t.Fatalf("%q expanded to %q: %v differs", s, p.Expanded(), n)
+			}
 		}
 	})
 }

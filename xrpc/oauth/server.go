@@ -13,6 +13,7 @@ import (
 
 	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/identity/keys"
+	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/store"
 )
 
@@ -47,8 +48,12 @@ type Deps struct {
 	// egress factory and follow no redirects.
 	HTTP *http.Client
 	Sets SetResolver
-	Log  *slog.Logger
-	Now  func() time.Time
+	// Resolver finds DID documents, and its LookupTXT the DNS records,
+	// for permission sets resolved over the network; nil: only the
+	// embedded sets (Sets) resolve.
+	Resolver *resolve.Resolver
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Server is the authorization server and the resource server's token
@@ -60,6 +65,7 @@ type Server struct {
 	kid     string
 	dpop    *dpop
 	clients *clients
+	sets    *publishedSets // nil: no network resolution
 }
 
 // New loads (or makes, on first start) the key that signs access tokens.
@@ -73,6 +79,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	s := &Server{cfg: cfg, d: d, dpop: newDPoP(d.Now)}
 	s.cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
 	s.clients = &clients{http: d.HTTP, allowHTTP: cfg.Dev, now: d.Now, cache: map[string]cachedClient{}}
+	if d.Resolver != nil {
+		s.sets = &publishedSets{dids: d.Resolver, http: d.HTTP, allowHTTP: cfg.Dev, now: d.Now, cache: map[string]cachedSet{}}
+	}
 	err := d.DB.Update(ctx, func(tx *store.Tx) error {
 		raw := tx.Meta(signingKeyMetaName)
 		if raw == nil {
@@ -179,6 +188,15 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 		Kty: "EC", Crv: "P-256", X: b64.EncodeToString(u[1:33]), Y: b64.EncodeToString(u[33:]),
 		Kid: s.kid, Alg: "ES256", Use: "sig",
 	}}})
+}
+
+// permissions is what a stored grant or request allows: its expansion
+// when it has one, else its scope read with the embedded sets.
+func (s *Server) permissions(scope, expanded string) *Permissions {
+	if expanded != "" {
+		return ParseExpanded(expanded)
+	}
+	return ParseScope(scope, s.d.Sets)
 }
 
 // randomID is a random URL-safe string of n bytes.

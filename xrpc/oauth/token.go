@@ -83,7 +83,7 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, method string, p *proo
 		}
 		g = &store.OAuthGrant{
 			ID: randomID(16), DID: req.DID, ClientID: c.ID, ClientName: c.Name, ClientAuth: method,
-			Scope: req.Scope, JKT: p.JKT, CreatedAt: now, ExpiresAt: now.Add(ttl), RefreshedAt: now,
+			Scope: req.Scope, Expanded: req.Expanded, JKT: p.JKT, CreatedAt: now, ExpiresAt: now.Add(ttl), RefreshedAt: now,
 			Refresh: secretKey(refresh),
 		}
 		req.GrantID = g.ID
@@ -121,7 +121,10 @@ func (s *Server) checkCodeRequest(req *store.OAuthRequest, c *Client, method str
 }
 
 // refresh rotates a refresh token: the old one is spent, and a new one
-// continues the same grant, bound to the same DPoP key and client.
+// continues the same grant, bound to the same DPoP key and client. A spent
+// token coming back means two parties hold the grant's tokens: the whole
+// grant ends, current refresh token and access tokens included (RFC 9700
+// §4.14.2; the reference PDS does the same).
 func (s *Server) refresh(r *http.Request, c *Client, method string, p *proof) (*store.OAuthGrant, string, error) {
 	old := secretKey(r.PostFormValue("refresh_token"))
 	next := randomID(32)
@@ -133,6 +136,11 @@ func (s *Server) refresh(r *http.Request, c *Client, method string, p *proof) (*
 		refusal = nil
 		if g, err = tx.OAuthGrantByRefresh(old); err != nil {
 			refusal = invalidGrant("unknown, used or revoked refresh token")
+			if spent, err := tx.OAuthGrantBySpent(old); err == nil {
+				s.d.Log.Warn("oauth refresh token replayed: grant ended", "client", spent.ClientID, "did", spent.DID)
+				refusal = invalidGrant("this refresh token was used already: the session has ended, sign in again")
+				return tx.DeleteOAuthGrant(spent.ID)
+			}
 			return nil
 		}
 		switch {
@@ -252,7 +260,7 @@ func (s *Server) Grants(did string) ([]Grant, error) {
 	out := make([]Grant, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, Grant{ID: g.ID, ClientID: g.ClientID, ClientName: g.ClientName, Scope: g.Scope,
-			Permissions: ParseScope(g.Scope, s.d.Sets), CreatedAt: g.CreatedAt, UsedAt: g.RefreshedAt})
+			Permissions: s.permissions(g.Scope, g.Expanded), CreatedAt: g.CreatedAt, UsedAt: g.RefreshedAt})
 	}
 	return out, err
 }
@@ -272,7 +280,13 @@ func (s *Server) RevokeGrant(ctx context.Context, did, id string) error {
 	})
 }
 
-// Sweep deletes expired requests, grants and spent challenges.
+// Sweep deletes expired requests, grants, spent challenges and old
+// sign-ins on browsers.
 func (s *Server) Sweep(ctx context.Context) error {
-	return s.d.DB.Update(ctx, func(tx *store.Tx) error { return tx.SweepOAuth(s.d.Now()) })
+	return s.d.DB.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.SweepOAuth(s.d.Now()); err != nil {
+			return err
+		}
+		return tx.SweepOAuthDevices(s.d.Now().Add(-deviceKeep))
+	})
 }
