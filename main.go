@@ -329,7 +329,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	out := egress.New(egress.Options{AllowPrivate: cfg.Dev, Log: log, Allow: configuredAddr(cfg.PLCURL)})
 	httpClient := out.Client(egress.Use{Timeout: 15 * time.Second, MaxRedirects: 3, MaxBody: 16 << 20})
 	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log,
-		CheckInterval: cfg.RelayCheckInterval, Behind: eventsBehind(db)}
+		CheckInterval: cfg.RelayCheckInterval, Behind: eventsBehind(db), Repos: hostedRepos(db)}
 	srv, err := xrpc.New(ctx, xrpc.Config{
 		Version:        version,
 		Hostname:       cfg.Hostname,
@@ -364,6 +364,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	if err != nil {
 		return err
 	}
+	crawler.Resync = srv.Accounts().Resync
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	if len(crawler.Relays) > 0 {

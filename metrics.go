@@ -199,6 +199,17 @@ func (m *metricsSource) WriteText(w io.Writer) {
 		p.sample("hearth_relay_crawl_failures", labels("relay", r.Relay), float64(r.Failures))
 	}
 
+	p.head("hearth_relay_accounts_out_of_step", "gauge", "Hosted accounts the relay holds out of step (getRepoStatus), by how.")
+	for _, r := range relays {
+		n := map[stream.RepoState]int{}
+		for _, rc := range r.Repos {
+			n[rc.State]++
+		}
+		for _, s := range repoStates {
+			p.sample("hearth_relay_accounts_out_of_step", labels("relay", r.Relay, "state", string(s)), float64(n[s]))
+		}
+	}
+
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p.metric("go_goroutines", "gauge", "Number of goroutines.", float64(runtime.NumGoroutine()))
@@ -208,6 +219,10 @@ func (m *metricsSource) WriteText(w io.Writer) {
 	p.metric("go_gc_cycles_total", "counter", "Completed GC cycles.", float64(ms.NumGC))
 	p.metric("go_gc_pause_seconds_total", "counter", "Total GC pause time.", float64(ms.PauseTotalNs)/1e9)
 }
+
+// repoStates are the ways a relay can hold an account out of step.
+var repoStates = []stream.RepoState{stream.RepoBehind, stream.RepoMissing, stream.RepoDesynchronized, stream.RepoThrottled,
+	stream.RepoTakendown, stream.RepoSuspended, stream.RepoDeactivated, stream.RepoDeleted, stream.RepoInactive}
 
 // promWriter writes the text exposition format by hand.
 type promWriter struct{ w io.Writer }

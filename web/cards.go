@@ -67,12 +67,13 @@ func cards(st Status, publicURL string) []Card {
 	out = append(out, id)
 	// Relays: another card (template "relays") tells the detail.
 	rel := Card{ID: "relays-card", Title: "Relays"}
-	failing := 0
+	failing, unsteady := 0, 0
 	var lastOK time.Time
 	for _, r := range st.Relays {
 		if r.LastErr != "" {
 			failing++
 		}
+		unsteady += len(r.Accounts)
 		if r.LastOK.After(lastOK) {
 			lastOK = r.LastOK
 		}
@@ -86,6 +87,8 @@ func cards(st Status, publicURL string) []Card {
 		rel.State, rel.Text = Broken, "No relay took the crawl request yet: Hearth keeps asking; check below that the server is reachable from the Internet."
 	case failing > 0:
 		rel.State, rel.Text = Attention, fmt.Sprintf("%d of %s did not take the crawl request: Hearth keeps asking.", failing, plural(len(st.Relays), "relay"))
+	case unsteady > 0:
+		rel.State, rel.Text = Attention, "A relay holds some accounts out of step: the list below names them, and Hearth announces them again by itself where that helps."
 	case lastOK.IsZero():
 		rel.State, rel.Text = Fine, "The relays will be asked to crawl this server in a moment."
 	default:

@@ -33,6 +33,7 @@ type fakeBackend struct {
 	mover    *move.Runner
 	trial    bool
 	ownerErr error // CreateOwner fails with it
+	relays   []RelayStatus
 }
 
 func (f *fakeBackend) Owner() (string, bool)        { return f.owner, f.owner != "" }
@@ -80,6 +81,9 @@ func (f *fakeBackend) Status(context.Context) Status {
 	st := Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
 		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}, Mail: f.mail,
 		Relays: []RelayStatus{{Relay: "bsky.network"}}, Trial: f.trial}
+	if f.relays != nil {
+		st.Relays = f.relays
+	}
 	if f.accounts != nil { // the real accounts, as appliance.Status lists them
 		st.Accounts = nil
 		f.accounts.DB.View(func(tx *store.Tx) error {
