@@ -83,14 +83,15 @@ func (a *appliance) meta(name string) string {
 	return v
 }
 
-// effective applies the wizard's stored hostname unless a flag or the
-// environment set one.
+// effective applies the wizard's stored hostname and HTTPS choice, each
+// unless a flag or the environment set it.
 func (a *appliance) effective(cfg config) config {
+	if !cfg.explicit["hostname"] && a.meta(metaTrial) != "" {
+		return cfg.trial()
+	}
+	cfg = cfg.withStoredTLS([]byte(a.meta(metaTLS)))
 	if cfg.explicit["hostname"] {
 		return cfg
-	}
-	if a.meta(metaTrial) != "" {
-		return cfg.trial()
 	}
 	if h := a.meta(metaHostname); h != "" {
 		cfg.Hostname = h

@@ -408,6 +408,12 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		"hostname", cfg.Hostname, "did", srv.ServiceDID())
 	errc := make(chan error, 3)
 	front, err := startFront(cfg, db, handler, limits, log, errc)
+	if err != nil && !cfg.explicit["tls"] {
+		// The wizard's choice stopped working (a certificate file gone, a
+		// port taken): keep serving the pages, so the owner can mend it.
+		log.Warn("the HTTPS choice made in the setup wizard does not work; serving without HTTPS", "err", err)
+		front, err = noFront(), nil
+	}
 	if err != nil {
 		ln.Close()
 		return err

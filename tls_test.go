@@ -78,6 +78,12 @@ func freeAddr(t *testing.T) string {
 // dir and returns their paths and the certificate.
 func selfSigned(t *testing.T, dir, prefix string, names ...string) (certFile, keyFile string, cert *x509.Certificate) {
 	t.Helper()
+	return certFor(t, dir, prefix, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), names...)
+}
+
+// certFor is selfSigned valid from notBefore to notAfter.
+func certFor(t *testing.T, dir, prefix string, notBefore, notAfter time.Time, names ...string) (certFile, keyFile string, cert *x509.Certificate) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +91,7 @@ func selfSigned(t *testing.T, dir, prefix string, names ...string) (certFile, ke
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
 		DNSNames: names, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}

@@ -34,6 +34,8 @@ type fakeBackend struct {
 	trial    bool
 	ownerErr error // CreateOwner fails with it
 	relays   []RelayStatus
+	tls      TLSChoice
+	tlsErr   error // SaveTLS refuses with it
 }
 
 func (f *fakeBackend) Owner() (string, bool)        { return f.owner, f.owner != "" }
@@ -53,6 +55,19 @@ func (f *fakeBackend) SaveHostname(_ context.Context, h string) error {
 		return errors.New("not a hostname")
 	}
 	f.host, f.chosen = h, true
+	return nil
+}
+func (f *fakeBackend) TLS() TLSChoice {
+	if f.tls.Mode == "" {
+		return TLSChoice{Mode: "off"}
+	}
+	return f.tls
+}
+func (f *fakeBackend) SaveTLS(_ context.Context, host string, c TLSChoice) error {
+	if f.tlsErr != nil {
+		return f.tlsErr
+	}
+	f.tls = c
 	return nil
 }
 func (f *fakeBackend) CheckAddress(_ context.Context, h string) AddressReport {
