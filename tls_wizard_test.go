@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/x509"
 	"io"
 	"net"
@@ -153,4 +154,29 @@ func TestWizardSetsTLSFiles(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A certificate chosen in the wizard that later goes missing does not stop
+// the daemon: it serves without HTTPS, so the pages stay up to mend it.
+func TestWizardTLSChoiceThatStopsWorking(t *testing.T) {
+	data := t.TempDir()
+	db, err := store.Open(dbPath(data), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := filepath.Join(t.TempDir(), "gone.pem")
+	if err := db.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.SetMeta(metaTLS, []byte(`{"Mode":"files","Cert":"`+gone+`","Key":"`+gone+`"}`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	env := map[string]string{
+		"HEARTH_DATA": data, "HEARTH_LISTEN": freeAddr(t), "HEARTH_PLC_URL": fakePLC(t), "HEARTH_RELAYS": "http://127.0.0.1:9",
+		"HEARTH_ADMIN_PASSWORD": "admin-pw", "HEARTH_HTTPS_LISTEN": freeAddr(t), "HEARTH_HTTP_LISTEN": freeAddr(t),
+	}
+	logs, _ := startHearth(t, env, nil)
+	if !strings.Contains(logs.String(), "serving without HTTPS") {
+		t.Fatalf("no warning in the log:\n%s", logs.String())
+	}
 }
