@@ -48,8 +48,8 @@ type appliance struct {
 
 	base     config       // the settings of flags and environment, before the wizard's
 	requests atomic.Int64 // HTTP requests served since start (see counted)
-	// sampledRequests is requests at the last sample (see sampleStats).
-	sampledRequests atomic.Int64
+	// figs reads the figures of the open data file (metrics_figures.go).
+	figs atomic.Pointer[figureSource]
 
 	mu      sync.Mutex
 	cfg     config

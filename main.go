@@ -282,6 +282,7 @@ func (a *appliance) open(cfg config) (config, func(), error) {
 		return fail(err)
 	}
 	a.db, a.base = db, cfg
+	a.figs.Store(newFigureSource(db, &a.requests))
 	if err := a.announceSetup(); err != nil {
 		return fail(err)
 	}
@@ -302,7 +303,7 @@ func (a *appliance) open(cfg config) (config, func(), error) {
 	for _, work := range []func(){
 		func() { sender.Run(bg) },
 		func() { pruneEvents(bg, db, cfg.EventRetention, log) },
-		func() { a.sampleStats(bg, db, log) },
+		func() { a.sampleStats(bg, db, a.figs.Load(), log) },
 		func() { keepLastSeq(bg, db, cfg.Data, log) },
 	} {
 		wg.Add(1)
