@@ -50,6 +50,7 @@ type appliance struct {
 	requests atomic.Int64 // HTTP requests served since start (see counted)
 	// figs reads the figures of the open data file (metrics_figures.go).
 	figs atomic.Pointer[figureSource]
+	tls  tlsProbe // the last look at the public certificate (health_tls.go)
 
 	mu      sync.Mutex
 	cfg     config

@@ -102,11 +102,21 @@ type Status struct {
 	Events     int           // firehose events kept for replay
 	Requests   int64         // HTTP requests since start
 	Address    AddressReport // DNS of the hostname (none in a trial)
+	TLS        TLSCheck      // the certificate the public name serves
 	Identity   IdentityCheck
 	DiskFree   int64 // bytes free where the data file is
 	DiskTotal  int64
 	LastBackup time.Time // zero: never
 	Now        time.Time
+}
+
+// TLSCheck is a look at the certificate the public address serves. At is
+// zero when there was none (a trial, an http:// address).
+type TLSCheck struct {
+	At        time.Time
+	NotAfter  time.Time // the certificate's end, when it was valid
+	Invalid   string    // why clients refuse it
+	Unreached string    // Hearth could not reach its own name from inside
 }
 
 // IdentityCheck is what the owner's DID document says, read from its

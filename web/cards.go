@@ -45,8 +45,16 @@ func cards(st Status, publicURL string) []Card {
 		reach.State, reach.Text = Broken, "DNS has no address for "+st.Hostname+": add an A record for it at your domain's provider, pointing at your router's public address."
 	case len(st.Address.Addresses) == 0:
 		reach.State, reach.Text = Attention, "Hearth could not look "+st.Hostname+" up just now: if it lasts, check the name at your domain's provider."
+	case st.TLS.Invalid != "":
+		reach.State, reach.Text, reach.At = Broken, st.Hostname+" serves a certificate that apps refuse ("+st.TLS.Invalid+"): fix the HTTPS setting on the setup page, or the proxy in front of Hearth.", st.TLS.At
+	case !st.TLS.NotAfter.IsZero() && st.TLS.NotAfter.Sub(now) < 14*24*time.Hour:
+		reach.State, reach.Text, reach.At = Attention, fmt.Sprintf("%s answers over HTTPS, but its certificate ends in %s: check that renewal works (Hearth renews its own about a month ahead; a proxy or certbot renews the others).", st.Hostname, daysWords(st.TLS.NotAfter.Sub(now))), st.TLS.At
 	default:
 		reach.State, reach.Text = Fine, st.Hostname+" answers in DNS ("+strings.Join(st.Address.Addresses, ", ")+"); apps reach Hearth at "+publicURL+"."
+		if !st.TLS.NotAfter.IsZero() {
+			reach.Text += fmt.Sprintf(" Its certificate is valid, for %s more.", daysWords(st.TLS.NotAfter.Sub(now)))
+			reach.At = st.TLS.At
+		}
 	}
 	out = append(out, reach)
 	// Identity.
@@ -129,6 +137,14 @@ func cards(st Status, publicURL string) []Card {
 	}
 	out = append(out, bk)
 	return out
+}
+
+// daysWords says a duration in whole days, "less than a day" under one.
+func daysWords(d time.Duration) string {
+	if d < 24*time.Hour {
+		return "less than a day"
+	}
+	return plural(int(d/(24*time.Hour)), "day")
 }
 
 func orNothing(s string) string {

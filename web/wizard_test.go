@@ -253,3 +253,28 @@ func TestWizardAddressSavesTLSChoice(t *testing.T) {
 		t.Fatalf("the wizard changed a fixed mode: %+v", fixed.tls)
 	}
 }
+
+// The Reachable card reads the certificate the public name serves.
+func TestCardsReachableChecksTheCertificate(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	base := Status{Now: now, Hostname: "pds.example.com", Address: AddressReport{Addresses: []string{"203.0.113.5"}}}
+	tests := []struct {
+		tls   TLSCheck
+		state string
+		want  string
+	}{
+		{TLSCheck{At: now, NotAfter: now.Add(60 * 24 * time.Hour)}, Fine, "Its certificate is valid, for 60 days more."},
+		{TLSCheck{At: now, NotAfter: now.Add(5 * 24 * time.Hour)}, Attention, "its certificate ends in 5 days"},
+		{TLSCheck{At: now, Invalid: "x509: certificate signed by unknown authority"}, Broken, "serves a certificate that apps refuse (x509: certificate signed by unknown authority)"},
+		{TLSCheck{At: now, Unreached: "connection refused"}, Fine, "answers in DNS"},
+		{TLSCheck{}, Fine, "answers in DNS"},
+	}
+	for _, tt := range tests {
+		st := base
+		st.TLS = tt.tls
+		c := cards(st, "https://pds.example.com")[0]
+		if c.ID != "reachable" || c.State != tt.state || !strings.Contains(c.Text, tt.want) {
+			t.Errorf("%+v: %s %q, want %s %q", tt.tls, c.State, c.Text, tt.state, tt.want)
+		}
+	}
+}
