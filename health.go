@@ -43,9 +43,7 @@ func (a *appliance) health(ctx context.Context, st *web.Status) {
 	})
 	if !cfg.Trial {
 		st.Address = a.CheckAddress(ctx, cfg.Hostname)
-		if st.Address.Err == "" {
-			st.TLS = a.publicTLS(ctx, cfg, st.Now)
-		}
+		st.TLS = a.publicTLS(ctx, cfg, st.Now)
 	}
 	// A last sample of now, so the charts draw from the first minute.
 	if figs := a.figs.Load(); figs != nil && len(st.History) > 0 {

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/hearth-pds/hearth/identity/egress"
 	"github.com/hearth-pds/hearth/web"
 )
 
@@ -36,10 +37,8 @@ func (p *tlsProbe) check(ctx context.Context, url string, client *http.Client, n
 	return p.last
 }
 
-// probeTLS asks the public address for its health over HTTPS and reads the
-// certificate it is answered with. Only the owner's own hostname is ever
-// asked, through the guarded road out; an address Hearth cannot reach from
-// inside (a router without hairpin NAT) is not judged.
+// probeTLS asks url for its health over HTTPS and reads the certificate it
+// is answered with; an address not reached is not judged.
 func probeTLS(ctx context.Context, client *http.Client, url string, now time.Time) web.TLSCheck {
 	ck := web.TLSCheck{At: now}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -70,12 +69,22 @@ func probeTLS(ctx context.Context, client *http.Client, url string, now time.Tim
 	return ck
 }
 
-// publicTLS is the check of the public certificate for the status page:
-// none in a trial or for an http:// address.
+// publicTLS is the check of the public certificate for the status page,
+// when Hearth serves HTTPS itself: it asks its own HTTPS listener, on this
+// machine, for the hostname, as a visitor's app would, verifying against
+// the system's roots. Nothing leaves the machine; behind a proxy (TLS off)
+// or in a trial there is no check.
 func (a *appliance) publicTLS(ctx context.Context, cfg config, now time.Time) web.TLSCheck {
-	if cfg.Trial || len(cfg.PublicURL) < 8 || cfg.PublicURL[:8] != "https://" {
+	if cfg.Trial || (cfg.TLS != tlsAuto && cfg.TLS != tlsFiles) {
 		return web.TLSCheck{}
 	}
-	client := egress.New(egress.Options{Log: a.log}).Client(egress.Use{Timeout: 3 * time.Second, MaxRedirects: 0, MaxBody: 1 << 10})
-	return a.tls.check(ctx, cfg.PublicURL, client, now)
+	local := loopbackAddr(cfg.HTTPSListen)
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{ServerName: cfg.Hostname, RootCAs: cfg.acmeRoots},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, local)
+		},
+	}}
+	defer client.CloseIdleConnections()
+	return a.tls.check(ctx, "https://"+cfg.Hostname, client, now)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -41,5 +42,27 @@ func TestProbeTLS(t *testing.T) {
 	p.check(ctx, srv.URL, srv.Client(), now.Add(11*time.Minute))
 	if asked.Load() != 2 {
 		t.Fatalf("asked %d times after ten minutes", asked.Load())
+	}
+}
+
+// Hearth checks its own HTTPS listener, on this machine, for the hostname;
+// behind a proxy it checks nothing.
+func TestPublicTLSAsksTheOwnListener(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler()) // its certificate names example.com
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	ctx, now := context.Background(), time.Now()
+	cfg := config{TLS: tlsFiles, Hostname: "example.com", HTTPSListen: srv.Listener.Addr().String(), acmeRoots: roots}
+	if ck := (&appliance{}).publicTLS(ctx, cfg, now); !ck.NotAfter.Equal(srv.Certificate().NotAfter) || ck.Invalid != "" {
+		t.Fatalf("own certificate: %+v", ck)
+	}
+	cfg.Hostname = "pds.example.org"
+	if ck := (&appliance{}).publicTLS(ctx, cfg, now); ck.Invalid == "" {
+		t.Fatalf("a certificate for another name: %+v", ck)
+	}
+	cfg.TLS = tlsOff
+	if ck := (&appliance{}).publicTLS(ctx, cfg, now); !ck.At.IsZero() {
+		t.Fatalf("behind a proxy: %+v", ck)
 	}
 }
