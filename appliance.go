@@ -48,8 +48,9 @@ type appliance struct {
 
 	base     config       // the settings of flags and environment, before the wizard's
 	requests atomic.Int64 // HTTP requests served since start (see counted)
-	// sampledRequests is requests at the last sample (see sampleStats).
-	sampledRequests atomic.Int64
+	// figs reads the figures of the open data file (metrics_figures.go).
+	figs atomic.Pointer[figureSource]
+	tls  tlsProbe // the last look at the public certificate (health_tls.go)
 
 	mu      sync.Mutex
 	cfg     config
@@ -83,14 +84,15 @@ func (a *appliance) meta(name string) string {
 	return v
 }
 
-// effective applies the wizard's stored hostname unless a flag or the
-// environment set one.
+// effective applies the wizard's stored hostname and HTTPS choice, each
+// unless a flag or the environment set it.
 func (a *appliance) effective(cfg config) config {
+	if !cfg.explicit["hostname"] && a.meta(metaTrial) != "" {
+		return cfg.trial()
+	}
+	cfg = cfg.withStoredTLS([]byte(a.meta(metaTLS)))
 	if cfg.explicit["hostname"] {
 		return cfg
-	}
-	if a.meta(metaTrial) != "" {
-		return cfg.trial()
 	}
 	if h := a.meta(metaHostname); h != "" {
 		cfg.Hostname = h

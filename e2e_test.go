@@ -36,7 +36,7 @@ func TestE2EBlueskyClient(t *testing.T) {
 // playwright-core, posts as the new owner, and checks the downloaded backup
 // (see e2e/wizard.mjs; screenshots land in e2e/artifacts/).
 func TestE2EWizardInBrowser(t *testing.T) {
-	browserRun(t, "wizard.mjs", exactly(5))
+	browserRun(t, "wizard.mjs", exactly(6))
 }
 
 // TestE2EAccountPage signs in at /account in Debian's chromium, changes the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -44,16 +43,11 @@ func (a *appliance) health(ctx context.Context, st *web.Status) {
 	})
 	if !cfg.Trial {
 		st.Address = a.CheckAddress(ctx, cfg.Hostname)
+		st.TLS = a.publicTLS(ctx, cfg, st.Now)
 	}
 	// A last sample of now, so the charts draw from the first minute.
-	if n := len(st.History); n > 0 {
-		last := st.History[n-1]
-		recs := 0
-		for _, acc := range st.Accounts {
-			recs += acc.Records
-		}
-		st.History = append(st.History, web.Sample{Time: st.Now.UTC(), Records: recs, FileBytes: st.FileBytes,
-			Requests: st.Requests - a.sampledRequests.Load(), Events: max(0, int64(st.Events-last.Kept)), Kept: st.Events})
+	if figs := a.figs.Load(); figs != nil && len(st.History) > 0 {
+		st.History = append(st.History, figs.sample(st.Now, false))
 	}
 	did, ok := a.Owner()
 	if !ok {
@@ -115,28 +109,17 @@ func thin(hist []web.Sample, now time.Time) []web.Sample {
 	return out
 }
 
-// sampleStats records the totals every minute for the status page's
-// charts, kept in the data file (meta "stats.history").
-func (a *appliance) sampleStats(ctx context.Context, db *store.DB, log *slog.Logger) {
+// sampleStats records the figures every minute for the status page's
+// charts, kept in the data file (meta "stats.history"): the same figures
+// /metrics serves.
+func (a *appliance) sampleStats(ctx context.Context, db *store.DB, figs *figureSource, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		s := web.Sample{Time: time.Now().UTC()}
-		if fi, err := os.Stat(db.Path()); err == nil {
-			s.FileBytes = fi.Size()
-		}
-		req := a.requests.Load()
-		s.Requests = req - a.sampledRequests.Swap(req)
+		s := figs.sample(time.Now(), true)
 		err := db.Update(ctx, func(tx *store.Tx) error {
-			n := 0
-			tx.Repos("", func(r *store.Repo) error { n += r.RecordCount(); return nil })
-			s.Records = n
-			s.Kept = eventCount(tx)
 			var hist []web.Sample
 			json.Unmarshal(tx.Meta(metaStats), &hist)
-			if n := len(hist); n > 0 {
-				s.Events = int64(max(0, s.Kept-hist[n-1].Kept))
-			}
 			hist = thin(append(hist, s), s.Time)
 			raw, _ := json.Marshal(hist)
 			return tx.SetMeta(metaStats, raw)

@@ -282,6 +282,7 @@ func (a *appliance) open(cfg config) (config, func(), error) {
 		return fail(err)
 	}
 	a.db, a.base = db, cfg
+	a.figs.Store(newFigureSource(db, &a.requests))
 	if err := a.announceSetup(); err != nil {
 		return fail(err)
 	}
@@ -302,7 +303,7 @@ func (a *appliance) open(cfg config) (config, func(), error) {
 	for _, work := range []func(){
 		func() { sender.Run(bg) },
 		func() { pruneEvents(bg, db, cfg.EventRetention, log) },
-		func() { a.sampleStats(bg, db, log) },
+		func() { a.sampleStats(bg, db, a.figs.Load(), log) },
 		func() { keepLastSeq(bg, db, cfg.Data, log) },
 	} {
 		wg.Add(1)
@@ -329,7 +330,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	out := egress.New(egress.Options{AllowPrivate: cfg.Dev, Log: log, Allow: configuredAddr(cfg.PLCURL)})
 	httpClient := out.Client(egress.Use{Timeout: 15 * time.Second, MaxRedirects: 3, MaxBody: 16 << 20})
 	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log,
-		CheckInterval: cfg.RelayCheckInterval, Behind: eventsBehind(db)}
+		CheckInterval: cfg.RelayCheckInterval, Behind: eventsBehind(db), Repos: hostedRepos(db)}
 	srv, err := xrpc.New(ctx, xrpc.Config{
 		Version:        version,
 		Hostname:       cfg.Hostname,
@@ -364,6 +365,7 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 	if err != nil {
 		return err
 	}
+	crawler.Resync = srv.Accounts().Resync
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	if len(crawler.Relays) > 0 {
@@ -407,6 +409,12 @@ func serve(ctx context.Context, cfg config, app *appliance, lex *lexicon.Catalog
 		"hostname", cfg.Hostname, "did", srv.ServiceDID())
 	errc := make(chan error, 3)
 	front, err := startFront(cfg, db, handler, limits, log, errc)
+	if err != nil && !cfg.explicit["tls"] {
+		// The wizard's choice stopped working (a certificate file gone, a
+		// port taken): keep serving the pages, so the owner can mend it.
+		log.Warn("the HTTPS choice made in the setup wizard does not work; serving without HTTPS", "err", err)
+		front, err = noFront(), nil
+	}
 	if err != nil {
 		ln.Close()
 		return err

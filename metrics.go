@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -43,7 +42,7 @@ func (a *appliance) serveMetrics(cfg config, srv *xrpc.Server, crawler *stream.C
 	if cfg.MetricsListen == "" {
 		return func() {}, nil
 	}
-	m := newMetricsSource(a.db, srv, crawler, a.mail)
+	m := &metricsSource{db: a.db, figs: a.figs.Load(), srv: srv, crawler: crawler, mail: a.mail}
 	ln, err := net.Listen("tcp", cfg.MetricsListen)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listen: %w", err)
@@ -61,28 +60,23 @@ func (a *appliance) serveMetrics(cfg config, srv *xrpc.Server, crawler *stream.C
 			a.log.Warn("metrics listener stopped", "err", err)
 		}
 	}()
-	go func() { defer wg.Done(); m.sampleEvery(ctx, 5*time.Second) }()
+	go func() { defer wg.Done(); m.figs.sampleRateEvery(ctx, 5*time.Second) }()
 	a.log.Info("metrics listening", "addr", ln.Addr().String())
 	return func() { cancel(); hs.Close(); wg.Wait() }, nil
 }
 
-// metricsSource gathers the numbers of one run of the server.
+// metricsSource gathers the numbers of one run of the server; those the
+// status page charts too come from figs (metrics_figures.go).
 type metricsSource struct {
 	db      *store.DB
+	figs    *figureSource
 	srv     *xrpc.Server
 	crawler *stream.Crawler
 	mail    *mail.Sender
-	rate    eventRate
 }
 
-func newMetricsSource(db *store.DB, srv *xrpc.Server, crawler *stream.Crawler, sender *mail.Sender) *metricsSource {
-	m := &metricsSource{db: db, srv: srv, crawler: crawler, mail: sender}
-	db.View(func(tx *store.Tx) error { m.rate.seq = tx.LastSeq(); return nil })
-	m.rate.sample(db, time.Now())
-	return m
-}
-
-func (m *metricsSource) sampleEvery(ctx context.Context, d time.Duration) {
+// sampleRateEvery keeps the event rate's window moving between scrapes.
+func (f *figureSource) sampleRateEvery(ctx context.Context, d time.Duration) {
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
@@ -90,7 +84,7 @@ func (m *metricsSource) sampleEvery(ctx context.Context, d time.Duration) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			m.rate.sample(m.db, now)
+			f.events.sample(f.db, now)
 		}
 	}
 }
@@ -135,7 +129,6 @@ func (e *eventRate) perSecond() (total uint64, rate float64) {
 }
 
 func (m *metricsSource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	m.rate.sample(m.db, time.Now())
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	m.WriteText(w)
 }
@@ -153,16 +146,9 @@ func (m *metricsSource) WriteText(w io.Writer) {
 	p.metric("hearth_firehose_subscribers", "gauge", "Connected firehose subscribers.", float64(m.srv.Subscribers()))
 	p.metric("hearth_firehose_lag_max_events", "gauge", "Events the furthest-behind subscriber has yet to be sent.", float64(lagMax))
 	p.metric("hearth_firehose_lag_events_sum", "gauge", "Events all subscribers together have yet to be sent.", float64(lagSum))
-	total, rate := m.rate.perSecond()
-	p.metric("hearth_events_total", "counter", "Events appended to the log since this run started.", float64(total))
-	p.metric("hearth_events_per_second", "gauge", "Events appended per second, over the last minute.", rate)
-
-	var fileBytes int64
-	if fi, err := os.Stat(m.db.Path()); err == nil {
-		fileBytes = fi.Size()
-	}
-	disk := diskHealth(filepath.Dir(m.db.Path()), fileBytes, runtime.GOARCH)
-	p.metric("hearth_data_file_bytes", "gauge", "Size of the bbolt data file.", float64(fileBytes))
+	fg := m.figs.read(time.Now())
+	writeFigures(p, fg)
+	disk := diskHealth(filepath.Dir(m.db.Path()), fg.FileBytes, runtime.GOARCH)
 	if disk.FileLimit > 0 {
 		p.metric("hearth_data_file_limit_bytes", "gauge", "Largest data file this platform can open.", float64(disk.FileLimit))
 	}
@@ -171,11 +157,6 @@ func (m *metricsSource) WriteText(w io.Writer) {
 	blobs, blobBytes := m.srv.Blobs().Totals()
 	p.metric("hearth_blobs", "gauge", "Stored blobs.", float64(blobs))
 	p.metric("hearth_blob_bytes", "gauge", "Bytes of stored blobs.", float64(blobBytes))
-	accounts := 0
-	m.db.View(func(tx *store.Tx) error {
-		return tx.Accounts(func(*store.Account) error { accounts++; return nil })
-	})
-	p.metric("hearth_accounts", "gauge", "Accounts hosted here.", float64(accounts))
 	if m.mail != nil {
 		p.metric("hearth_mail_queued", "gauge", "Mails waiting in the outbox.", float64(m.mail.Status().Queued))
 	}
@@ -200,6 +181,17 @@ func (m *metricsSource) WriteText(w io.Writer) {
 		p.sample("hearth_relay_crawl_failures", labels("relay", r.Relay), float64(r.Failures))
 	}
 
+	p.head("hearth_relay_accounts_out_of_step", "gauge", "Hosted accounts the relay holds out of step (getRepoStatus), by how.")
+	for _, r := range relays {
+		n := map[stream.RepoState]int{}
+		for _, rc := range r.Repos {
+			n[rc.State]++
+		}
+		for _, s := range repoStates {
+			p.sample("hearth_relay_accounts_out_of_step", labels("relay", r.Relay, "state", string(s)), float64(n[s]))
+		}
+	}
+
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p.metric("go_goroutines", "gauge", "Number of goroutines.", float64(runtime.NumGoroutine()))
@@ -209,6 +201,10 @@ func (m *metricsSource) WriteText(w io.Writer) {
 	p.metric("go_gc_cycles_total", "counter", "Completed GC cycles.", float64(ms.NumGC))
 	p.metric("go_gc_pause_seconds_total", "counter", "Total GC pause time.", float64(ms.PauseTotalNs)/1e9)
 }
+
+// repoStates are the ways a relay can hold an account out of step.
+var repoStates = []stream.RepoState{stream.RepoBehind, stream.RepoMissing, stream.RepoDesynchronized, stream.RepoThrottled,
+	stream.RepoTakendown, stream.RepoSuspended, stream.RepoDeactivated, stream.RepoDeleted, stream.RepoInactive}
 
 // promWriter writes the text exposition format by hand.
 type promWriter struct{ w io.Writer }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/web"
 	"github.com/hearth-pds/hearth/xrpc/stream"
@@ -60,6 +61,26 @@ func eventsBehind(db *store.DB) func(seq int64, limit int) (int, time.Time) {
 	}
 }
 
+// hostedRepos lists the active accounts and their revs, for the crawler's
+// account checks.
+func hostedRepos(db *store.DB) func() []stream.HostedRepo {
+	return func() []stream.HostedRepo {
+		var out []stream.HostedRepo
+		db.View(func(tx *store.Tx) error {
+			return tx.Accounts(func(a *store.Account) error {
+				if !a.Active() {
+					return nil
+				}
+				if h, err := repo.LoadHead(tx, a.DID); err == nil {
+					out = append(out, stream.HostedRepo{DID: a.DID, Handle: a.Handle, Rev: h.Rev})
+				}
+				return nil
+			})
+		})
+		return out
+	}
+}
+
 // webRelays is the crawler's state for the pages.
 func webRelays(in []stream.RelayStatus) []web.RelayStatus {
 	out := make([]web.RelayStatus, 0, len(in))
@@ -67,8 +88,21 @@ func webRelays(in []stream.RelayStatus) []web.RelayStatus {
 		out = append(out, web.RelayStatus{
 			Relay: r.Relay, LastOK: r.LastOK, LastErr: r.LastErr, LastTry: r.LastTry, Reason: string(r.Reason),
 			Checked: r.Checked, CheckErr: r.CheckErr, State: string(r.State), Answer: r.Answer, Seq: r.Seq,
-			Behind: r.Behind, Missing: r.Missing, AnsweredAt: r.AnsweredAt,
+			Behind: r.Behind, Missing: r.Missing, AnsweredAt: r.AnsweredAt, Accounts: outOfStep(r.Repos),
 		})
+	}
+	return out
+}
+
+// outOfStep keeps the accounts a relay holds out of step, for the pages.
+func outOfStep(in []stream.RepoCheck) []web.RelayAccount {
+	var out []web.RelayAccount
+	for _, rc := range in {
+		if rc.State == stream.RepoInStep {
+			continue
+		}
+		out = append(out, web.RelayAccount{DID: rc.DID, Handle: rc.Handle, State: string(rc.State), Since: rc.Since(),
+			Mended: rc.Mended, MendErr: rc.MendErr, CheckErr: rc.CheckErr})
 	}
 	return out
 }

@@ -109,10 +109,13 @@ type front struct {
 	stop    func()
 }
 
+// noFront is the front of HEARTH_TLS=off: no listener of its own.
+func noFront() *front { return &front{stop: func() {}} }
+
 // startFront starts the HTTPS and HTTP listeners of cfg.TLS, or nothing
 // when it is off. Serving errors go to errc.
 func startFront(cfg config, db *store.DB, h http.Handler, limits serverLimits, log *slog.Logger, errc chan<- error) (*front, error) {
-	f := &front{stop: func() {}}
+	f := noFront()
 	var tc *tls.Config
 	redirect := redirectHTTPS(cfg.HTTPSListen)
 	plain := redirect

@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -76,6 +78,12 @@ func freeAddr(t *testing.T) string {
 // dir and returns their paths and the certificate.
 func selfSigned(t *testing.T, dir, prefix string, names ...string) (certFile, keyFile string, cert *x509.Certificate) {
 	t.Helper()
+	return certFor(t, dir, prefix, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), names...)
+}
+
+// certFor is selfSigned valid from notBefore to notAfter.
+func certFor(t *testing.T, dir, prefix string, notBefore, notAfter time.Time, names ...string) (certFile, keyFile string, cert *x509.Certificate) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +91,7 @@ func selfSigned(t *testing.T, dir, prefix string, names ...string) (certFile, ke
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
 		DNSNames: names, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
@@ -100,8 +108,12 @@ func selfSigned(t *testing.T, dir, prefix string, names ...string) (certFile, ke
 }
 
 // startPebble runs Pebble on loopback and returns its directory URL, a pool
-// trusting its own HTTPS certificate, and the root it issues under.
-func startPebble(t *testing.T) (dir string, apiRoots, issuerRoots *x509.CertPool) {
+// trusting its own HTTPS certificate, and the root it issues under. Pebble
+// validates for real: it looks names up at the DNS server dnsAddr and
+// fetches HTTP-01 challenges from port httpPort of the address it finds.
+// Its TLS-ALPN-01 port is a closed one, so that challenge, which autocert
+// tries first, fails and the HTTP-01 one is what gets a certificate.
+func startPebble(t *testing.T, dnsAddr string, httpPort int) (dir string, apiRoots, issuerRoots *x509.CertPool, out *syncBuffer) {
 	bin := pebbleBinary(t)
 	tmp := t.TempDir()
 	certFile, keyFile, cert := selfSigned(t, tmp, "api-", "localhost")
@@ -114,9 +126,7 @@ func startPebble(t *testing.T) (dir string, apiRoots, issuerRoots *x509.CertPool
 	conf.Pebble = map[string]any{
 		"listenAddress": listen, "managementListenAddress": mgmt,
 		"certificate": certFile, "privateKey": keyFile,
-		// Validation is off (PEBBLE_VA_ALWAYS_VALID): Pebble would have to
-		// resolve the test's names, which point nowhere.
-		"httpPort": 5002, "tlsPort": 5001,
+		"httpPort": httpPort, "tlsPort": portOf(t, freeAddr(t)),
 		"keyAlgorithm": "ecdsa",
 		"retryAfter":   map[string]int{"authz": 1, "order": 1},
 		"profiles":     map[string]any{"default": map[string]any{"description": "test", "validityPeriod": 86400}},
@@ -125,10 +135,10 @@ func startPebble(t *testing.T) (dir string, apiRoots, issuerRoots *x509.CertPool
 	confFile := filepath.Join(tmp, "pebble.json")
 	os.WriteFile(confFile, raw, 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-config", confFile)
-	cmd.Env = append(os.Environ(), "PEBBLE_VA_ALWAYS_VALID=1", "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd := exec.CommandContext(ctx, bin, "-config", confFile, "-dnsserver", dnsAddr)
+	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	out = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +172,20 @@ func startPebble(t *testing.T) (dir string, apiRoots, issuerRoots *x509.CertPool
 	if !issuerRoots.AppendCertsFromPEM(root) {
 		t.Fatalf("pebble root: %q", root)
 	}
-	return dir, apiRoots, issuerRoots
+	return dir, apiRoots, issuerRoots, out
+}
+
+func portOf(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // fakePLC accepts and serves back PLC operations.
@@ -246,10 +269,11 @@ func TestTLSAutoAgainstPebble(t *testing.T) {
 		t.Skip("builds and runs pebble")
 	}
 	start := time.Now()
-	dir, apiRoots, roots := startPebble(t)
+	dns := startLoopbackDNS(t)
+	listen, httpsAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	dir, apiRoots, roots, pebbleLog := startPebble(t, dns.addr(), portOf(t, httpAddr))
 	t.Logf("pebble ready in %v", time.Since(start).Round(time.Millisecond))
 	data := t.TempDir()
-	listen, httpsAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	env := map[string]string{
 		"HEARTH_DATA": data, "HEARTH_LISTEN": listen, "HEARTH_PLC_URL": fakePLC(t),
 		"HEARTH_HOSTNAME": "pds.example.com", "HEARTH_RELAYS": "http://127.0.0.1:9",
@@ -267,6 +291,15 @@ func TestTLSAutoAgainstPebble(t *testing.T) {
 	t.Logf("first certificate in %v", time.Since(t0).Round(time.Millisecond))
 	if leaf := st.PeerCertificates[0]; leaf.VerifyHostname("pds.example.com") != nil {
 		t.Fatalf("certificate names %v", leaf.DNSNames)
+	}
+	// Pebble fetched the challenge from Hearth's port 80 stand-in, having
+	// looked the name up.
+	validated := func(name string) bool {
+		return strings.Contains(pebbleLog.String(), "Attempting to validate w/ HTTP: http://"+net.JoinHostPort(name, strconv.Itoa(portOf(t, httpAddr)))+"/.well-known/acme-challenge/") &&
+			slices.Contains(dns.names(), name)
+	}
+	if !validated("pds.example.com") {
+		t.Fatalf("no HTTP-01 validation of pds.example.com; DNS asked for %v\n%s", dns.names(), pebbleLog.String())
 	}
 	// The names Hearth must not ask a certificate for.
 	for _, name := range []string{"alice.pds.example.com", "stranger.example.org", "pds.example.com.evil.example"} {
@@ -297,6 +330,19 @@ func TestTLSAutoAgainstPebble(t *testing.T) {
 	}
 	if st.PeerCertificates[0].VerifyHostname("alice.pds.example.com") != nil {
 		t.Fatalf("handle certificate names %v", st.PeerCertificates[0].DNSNames)
+	}
+	if !validated("alice.pds.example.com") {
+		t.Fatalf("no HTTP-01 validation of alice.pds.example.com\n%s", pebbleLog.String())
+	}
+	// A subdomain no account holds still gets none, and no name refused
+	// ever reached the CA.
+	if _, err := handshake(httpsAddr, "bob.pds.example.com", roots); err == nil {
+		t.Error("bob.pds.example.com: got a certificate with no such account")
+	}
+	for _, name := range []string{"bob.pds.example.com", "stranger.example.org", "evil.example"} {
+		if strings.Contains(pebbleLog.String(), name) {
+			t.Errorf("the CA was asked about %s", name)
+		}
 	}
 	// /tls-check answers the same question for a proxy.
 	for domain, want := range map[string]int{"pds.example.com": 200, "alice.pds.example.com": 200,

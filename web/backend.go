@@ -30,6 +30,12 @@ type Backend interface {
 	// SaveHostname stores the hostname and applies it (the server restarts
 	// in-process with it).
 	SaveHostname(ctx context.Context, host string) error
+	// TLS is the HTTPS choice the stored settings ask for.
+	TLS() TLSChoice
+	// SaveTLS checks that the choice can work for host and stores it; it
+	// takes effect with the restart that SaveHostname begins. Its error is
+	// a sentence with a next step.
+	SaveTLS(ctx context.Context, host string, c TLSChoice) error
 	// CheckAddress reports what Hearth can see of a hostname from inside.
 	CheckAddress(ctx context.Context, host string) AddressReport
 	// HandleDomains are the suffixes offered for handles.
@@ -57,6 +63,13 @@ type Backend interface {
 	// Mover runs the moves of accounts coming here from other hosts (nil:
 	// none). Like Accounts, it belongs to the server running now.
 	Mover() *move.Runner
+}
+
+// TLSChoice is how HTTPS reaches the public: Mode "auto" (certificates
+// from Let's Encrypt), "off" (a proxy in front) or "files" (Cert and Key).
+type TLSChoice struct {
+	Mode, Cert, Key string
+	Fixed           bool // set by flag or environment: the wizard cannot change it
 }
 
 // AddressReport is what the address step shows.
@@ -89,11 +102,21 @@ type Status struct {
 	Events     int           // firehose events kept for replay
 	Requests   int64         // HTTP requests since start
 	Address    AddressReport // DNS of the hostname (none in a trial)
+	TLS        TLSCheck      // the certificate the public name serves
 	Identity   IdentityCheck
 	DiskFree   int64 // bytes free where the data file is
 	DiskTotal  int64
 	LastBackup time.Time // zero: never
 	Now        time.Time
+}
+
+// TLSCheck is a look at the certificate the public address serves. At is
+// zero when there was none (a trial, an http:// address).
+type TLSCheck struct {
+	At        time.Time
+	NotAfter  time.Time // the certificate's end, when it was valid
+	Invalid   string    // why clients refuse it
+	Unreached string    // Hearth could not reach its own name from inside
 }
 
 // IdentityCheck is what the owner's DID document says, read from its

@@ -45,8 +45,16 @@ func cards(st Status, publicURL string) []Card {
 		reach.State, reach.Text = Broken, "DNS has no address for "+st.Hostname+": add an A record for it at your domain's provider, pointing at your router's public address."
 	case len(st.Address.Addresses) == 0:
 		reach.State, reach.Text = Attention, "Hearth could not look "+st.Hostname+" up just now: if it lasts, check the name at your domain's provider."
+	case st.TLS.Invalid != "":
+		reach.State, reach.Text, reach.At = Broken, st.Hostname+" serves a certificate that apps refuse ("+st.TLS.Invalid+"): fix the HTTPS setting on the setup page, or the proxy in front of Hearth.", st.TLS.At
+	case !st.TLS.NotAfter.IsZero() && st.TLS.NotAfter.Sub(now) < 14*24*time.Hour:
+		reach.State, reach.Text, reach.At = Attention, fmt.Sprintf("%s answers over HTTPS, but its certificate ends in %s: check that renewal works (Hearth renews its own about a month ahead; a proxy or certbot renews the others).", st.Hostname, daysWords(st.TLS.NotAfter.Sub(now))), st.TLS.At
 	default:
 		reach.State, reach.Text = Fine, st.Hostname+" answers in DNS ("+strings.Join(st.Address.Addresses, ", ")+"); apps reach Hearth at "+publicURL+"."
+		if !st.TLS.NotAfter.IsZero() {
+			reach.Text += fmt.Sprintf(" Its certificate is valid, for %s more.", daysWords(st.TLS.NotAfter.Sub(now)))
+			reach.At = st.TLS.At
+		}
 	}
 	out = append(out, reach)
 	// Identity.
@@ -67,12 +75,13 @@ func cards(st Status, publicURL string) []Card {
 	out = append(out, id)
 	// Relays: another card (template "relays") tells the detail.
 	rel := Card{ID: "relays-card", Title: "Relays"}
-	failing := 0
+	failing, unsteady := 0, 0
 	var lastOK time.Time
 	for _, r := range st.Relays {
 		if r.LastErr != "" {
 			failing++
 		}
+		unsteady += len(r.Accounts)
 		if r.LastOK.After(lastOK) {
 			lastOK = r.LastOK
 		}
@@ -86,6 +95,8 @@ func cards(st Status, publicURL string) []Card {
 		rel.State, rel.Text = Broken, "No relay took the crawl request yet: Hearth keeps asking; check below that the server is reachable from the Internet."
 	case failing > 0:
 		rel.State, rel.Text = Attention, fmt.Sprintf("%d of %s did not take the crawl request: Hearth keeps asking.", failing, plural(len(st.Relays), "relay"))
+	case unsteady > 0:
+		rel.State, rel.Text = Attention, "A relay holds some accounts out of step: the list below names them, and Hearth announces them again by itself where that helps."
 	case lastOK.IsZero():
 		rel.State, rel.Text = Fine, "The relays will be asked to crawl this server in a moment."
 	default:
@@ -126,6 +137,14 @@ func cards(st Status, publicURL string) []Card {
 	}
 	out = append(out, bk)
 	return out
+}
+
+// daysWords says a duration in whole days, "less than a day" under one.
+func daysWords(d time.Duration) string {
+	if d < 24*time.Hour {
+		return "less than a day"
+	}
+	return plural(int(d/(24*time.Hour)), "day")
 }
 
 func orNothing(s string) string {

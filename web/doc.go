@@ -14,9 +14,11 @@
 // reset a password, delete an account (never the owner's), invite codes,
 // and asking the relays to crawl now. The move page (move.go) drives the
 // account mover (identity/account/move) for "Bring my account here"; the
-// wizard (wizard.go) offers a local trial; the status page's cards and
-// charts (cards.go, charts.go) say in words what is fine and what needs the
-// owner. The OAuth sign-in and consent page and the account page's
+// wizard (wizard.go) offers a local trial, and its address step sets how
+// HTTPS is served (TLSChoice, checked and stored by the backend); the
+// status page's cards and charts (cards.go, charts.go) say in words what is
+// fine and what needs the owner, down to the public certificate's end and
+// each account a relay holds out of step (relays_accounts.go). The OAuth sign-in and consent page and the account page's
 // Connected apps (oauth.go) call the authorization server (xrpc/oauth)
 // through the OAuth interface, which main.go adapts; its account chooser
 // (oauth_device.go) offers the accounts that signed in on this browser,

@@ -25,6 +25,8 @@ type RelayStatus struct {
 	Behind     int       // our events the relay lacks (counted up to a threshold)
 	Missing    time.Time // the time of the first of them
 	AnsweredAt time.Time
+	// Accounts are those the relay holds out of step (relays_accounts.go).
+	Accounts []RelayAccount
 }
 
 // Words says in a sentence whether the relay has the owner's posts, and
@@ -68,6 +70,8 @@ func (r RelayStatus) Words(now time.Time) string {
 	// active
 	var s string
 	switch {
+	case r.Behind == 0 && len(r.Accounts) > 0:
+		s = fmt.Sprintf("%s follows this server, but not every account is in step there (below)", r.Relay)
 	case r.Behind == 0:
 		s = fmt.Sprintf("%s has all your posts", r.Relay)
 	case r.Missing.IsZero():
@@ -97,7 +101,7 @@ func (r RelayStatus) Tone() string {
 	switch {
 	case r.State == "banned" || r.State == "throttled" || r.LastErr != "":
 		return "error"
-	case r.State == "active" && r.Behind == 0:
+	case r.State == "active" && r.Behind == 0 && len(r.Accounts) == 0:
 		return "ok"
 	}
 	return "muted"

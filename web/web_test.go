@@ -33,6 +33,9 @@ type fakeBackend struct {
 	mover    *move.Runner
 	trial    bool
 	ownerErr error // CreateOwner fails with it
+	relays   []RelayStatus
+	tls      TLSChoice
+	tlsErr   error // SaveTLS refuses with it
 }
 
 func (f *fakeBackend) Owner() (string, bool)        { return f.owner, f.owner != "" }
@@ -52,6 +55,19 @@ func (f *fakeBackend) SaveHostname(_ context.Context, h string) error {
 		return errors.New("not a hostname")
 	}
 	f.host, f.chosen = h, true
+	return nil
+}
+func (f *fakeBackend) TLS() TLSChoice {
+	if f.tls.Mode == "" {
+		return TLSChoice{Mode: "off"}
+	}
+	return f.tls
+}
+func (f *fakeBackend) SaveTLS(_ context.Context, host string, c TLSChoice) error {
+	if f.tlsErr != nil {
+		return f.tlsErr
+	}
+	f.tls = c
 	return nil
 }
 func (f *fakeBackend) CheckAddress(_ context.Context, h string) AddressReport {
@@ -80,6 +96,9 @@ func (f *fakeBackend) Status(context.Context) Status {
 	st := Status{Version: "test", Accounts: []AccountStatus{{DID: f.owner, Handle: "me.example.com", Records: 3}},
 		History: []Sample{{Time: time.Unix(0, 0), Records: 1}, {Time: time.Unix(3600, 0), Records: 3}}, Mail: f.mail,
 		Relays: []RelayStatus{{Relay: "bsky.network"}}, Trial: f.trial}
+	if f.relays != nil {
+		st.Relays = f.relays
+	}
 	if f.accounts != nil { // the real accounts, as appliance.Status lists them
 		st.Accounts = nil
 		f.accounts.DB.View(func(tx *store.Tx) error {

@@ -61,6 +61,9 @@ func (p *Pages) setupStep(w http.ResponseWriter, r *http.Request, s *session, da
 		if data["Host"] == "localhost" {
 			data["Host"] = ""
 		}
+		if _, ok := data["TLS"]; !ok {
+			data["TLS"] = p.b.TLS()
+		}
 		if q := r.URL.Query().Get("check"); q != "" {
 			data["Report"] = p.b.CheckAddress(r.Context(), q)
 			data["Host"] = q
@@ -114,8 +117,25 @@ func (p *Pages) address(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Redirect(w, r, "/setup?step=address&check="+url.QueryEscape(host), http.StatusSeeOther)
 		return
 	}
+	choice := p.b.TLS()
+	if !choice.Fixed {
+		choice = TLSChoice{Mode: r.PostFormValue("tls"), Cert: strings.TrimSpace(r.PostFormValue("tls_cert")),
+			Key: strings.TrimSpace(r.PostFormValue("tls_key"))}
+		if choice.Mode == "" {
+			choice.Mode = "off"
+		}
+	}
+	again := func(err error) {
+		p.setupStep(w, r, s, map[string]any{"Step": "address", "Host": host, "TLS": choice, "Error": err.Error()})
+	}
+	if !choice.Fixed {
+		if err := p.b.SaveTLS(r.Context(), host, choice); err != nil {
+			again(err)
+			return
+		}
+	}
 	if err := p.b.SaveHostname(r.Context(), host); err != nil {
-		p.setupStep(w, r, s, map[string]any{"Step": "address", "Host": host, "Error": err.Error()})
+		again(err)
 		return
 	}
 	p.restarting(w, "its address, "+host)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"net/url"
@@ -214,6 +215,66 @@ func TestCountedWords(t *testing.T) {
 		}
 		if b.String() != tc.want {
 			t.Errorf("counted %d = %q, want %q", tc.n, b.String(), tc.want)
+		}
+	}
+}
+
+// The address step saves the HTTPS choice with the name, keeps what was
+// typed when the choice is refused, and leaves alone a mode fixed where
+// Hearth starts.
+func TestWizardAddressSavesTLSChoice(t *testing.T) {
+	fb := &fakeBackend{host: "localhost", tlsErr: errors.New("There is no file at /x.pem or /y.pem: check the paths, then try again.")}
+	b := unlocked(t, fb)
+	form := url.Values{"csrf": {b.csrf("/setup")}, "hostname": {"pds.example.com"}, "action": {"save"},
+		"tls": {"files"}, "tls_cert": {"/x.pem"}, "tls_key": {"/y.pem"}}
+	_, body := b.post("/setup/address", form, b.url)
+	for _, want := range []string{"There is no file at /x.pem", `value="/x.pem"`, `value="files" form="address-form" checked`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("a refused choice: the page lacks %q", want)
+		}
+	}
+	if fb.chosen {
+		t.Fatal("the hostname was saved although the HTTPS choice was refused")
+	}
+	fb.tlsErr = nil
+	form.Set("csrf", b.csrf("/setup"))
+	if _, body := b.post("/setup/address", form, b.url); !strings.Contains(body, "restarting") || fb.tls.Mode != "files" || fb.tls.Cert != "/x.pem" || !fb.chosen {
+		t.Fatalf("an accepted choice: %+v, page %s", fb.tls, body)
+	}
+
+	fixed := &fakeBackend{host: "localhost", tls: TLSChoice{Mode: "auto", Fixed: true}}
+	b = unlocked(t, fixed)
+	_, body = b.get("/setup")
+	if !strings.Contains(body, "<fieldset disabled>") || !strings.Contains(body, "HEARTH_TLS=auto") {
+		t.Fatalf("a fixed mode is offered for change: %s", body)
+	}
+	b.post("/setup/address", url.Values{"csrf": {b.csrf("/setup")}, "hostname": {"pds.example.com"}, "action": {"save"}, "tls": {"off"}}, b.url)
+	if fixed.tls.Mode != "auto" || !fixed.tls.Fixed {
+		t.Fatalf("the wizard changed a fixed mode: %+v", fixed.tls)
+	}
+}
+
+// The Reachable card reads the certificate the public name serves.
+func TestCardsReachableChecksTheCertificate(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	base := Status{Now: now, Hostname: "pds.example.com", Address: AddressReport{Addresses: []string{"203.0.113.5"}}}
+	tests := []struct {
+		tls   TLSCheck
+		state string
+		want  string
+	}{
+		{TLSCheck{At: now, NotAfter: now.Add(60 * 24 * time.Hour)}, Fine, "Its certificate is valid, for 60 days more."},
+		{TLSCheck{At: now, NotAfter: now.Add(5 * 24 * time.Hour)}, Attention, "its certificate ends in 5 days"},
+		{TLSCheck{At: now, Invalid: "x509: certificate signed by unknown authority"}, Broken, "serves a certificate that apps refuse (x509: certificate signed by unknown authority)"},
+		{TLSCheck{At: now, Unreached: "connection refused"}, Fine, "answers in DNS"},
+		{TLSCheck{}, Fine, "answers in DNS"},
+	}
+	for _, tt := range tests {
+		st := base
+		st.TLS = tt.tls
+		c := cards(st, "https://pds.example.com")[0]
+		if c.ID != "reachable" || c.State != tt.state || !strings.Contains(c.Text, tt.want) {
+			t.Errorf("%+v: %s %q, want %s %q", tt.tls, c.State, c.Text, tt.state, tt.want)
 		}
 	}
 }

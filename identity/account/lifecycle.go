@@ -83,6 +83,25 @@ func (s *Service) Activate(ctx context.Context, did string) error {
 	})
 }
 
+// Resync announces an active account again, #account then #sync of its
+// current commit, for a relay that holds it out of step: the #sync lets
+// the relay take the repository whole instead of replaying commits.
+func (s *Service) Resync(ctx context.Context, did string) error {
+	return s.DB.Update(ctx, func(tx *store.Tx) error {
+		a, err := tx.Account(did)
+		if err != nil {
+			return fmt.Errorf("account: resync %s: %w", did, err)
+		}
+		if !a.Active() {
+			return fail(ErrInvalidRequest, "Account %s is not active: there is nothing to announce", did)
+		}
+		if err := s.Events.Account(tx, did, true, ""); err != nil {
+			return err
+		}
+		return s.emitSync(tx, did)
+	})
+}
+
 // emitSync announces the repository's current commit.
 func (s *Service) emitSync(tx *store.Tx, did string) error {
 	h, err := repo.LoadHead(tx, did)

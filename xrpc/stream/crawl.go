@@ -44,6 +44,19 @@ type Crawler struct {
 	// leaves the relays' lag unchecked.
 	Behind func(seq int64, limit int) (n int, first time.Time)
 
+	// Repos lists the active accounts hosted here; with Resync set, each
+	// host check of a relay that sees the host active also asks it
+	// (getRepoStatus, see hoststatus_repos.go) about ReposPerCheck of
+	// them in turn (default 5). Nil leaves accounts unchecked.
+	Repos func() []HostedRepo
+	// Resync announces an account again (a #sync of its current commit),
+	// so a relay that lost step with it can take it whole.
+	Resync        func(ctx context.Context, did string) error
+	ReposPerCheck int
+	// RepoGrace is how long after a commit a relay may lack it before
+	// Hearth counts the relay behind on that account (default 10 minutes).
+	RepoGrace time.Duration
+
 	mu     sync.Mutex
 	state  map[string]*RelayStatus
 	active bool
@@ -66,6 +79,12 @@ type RelayStatus struct {
 	nextCheck  time.Time
 	lagChecks  int // checks in a row that found the relay too far behind
 	unmended   int // requests sent since the relay last looked healthy
+
+	// Repos is what the relay last said of each hosted account (filled by
+	// Status).
+	Repos    []RepoCheck
+	repos    map[string]*RepoCheck
+	repoTurn int // where the next account check starts
 }
 
 // Poke records activity (a new event), so an idle relay is asked again.
@@ -82,7 +101,9 @@ func (c *Crawler) Status() []RelayStatus {
 	var out []RelayStatus
 	for _, r := range c.Relays {
 		if s := c.state[r]; s != nil {
-			out = append(out, *s)
+			cp := *s
+			cp.Repos, cp.repos = reposOf(s), nil
+			out = append(out, cp)
 		} else {
 			out = append(out, RelayStatus{Relay: r})
 		}
@@ -120,6 +141,12 @@ func (c *Crawler) defaults() {
 	}
 	if c.LagThreshold <= 0 {
 		c.LagThreshold = 50
+	}
+	if c.ReposPerCheck <= 0 {
+		c.ReposPerCheck = 5
+	}
+	if c.RepoGrace <= 0 {
+		c.RepoGrace = 10 * time.Minute
 	}
 	if c.HTTP == nil {
 		c.HTTP = egress.New(egress.Options{Log: c.Log}).Client(egress.Use{Timeout: 20 * time.Second, MaxRedirects: 3})
@@ -214,9 +241,9 @@ func (c *Crawler) ask(ctx context.Context, r string, now time.Time, why AskReaso
 	if err != nil {
 		s.Failures++
 		s.LastErr = err.Error()
-		backoff := time.Minute << min(s.Failures-1, 6) // up to ~1 h
-		s.next = now.Add(backoff)
-		c.Log.Warn("requestCrawl failed", "relay", r, "err", err, "retry_in", backoff)
+		wait := backoff(time.Minute, s.Failures)
+		s.next = now.Add(wait)
+		c.Log.Warn("requestCrawl failed", "relay", r, "err", err, "retry_in", wait)
 	} else {
 		s.Failures, s.LastErr, s.LastOK = 0, "", now
 		c.Log.Info("requestCrawl sent", "relay", r, "reason", string(why))

@@ -37,6 +37,7 @@ const (
 	AskUnknown  AskReason = "unknown"  // the relay did not know the host
 	AskLag      AskReason = "lag"      // the relay stayed behind for two checks
 	AskOwner    AskReason = "owner"    // the owner pressed "ask again"
+	AskRepos    AskReason = "repos"    // the relay held accounts out of step
 )
 
 // Check is the last getHostStatus answer of one relay.
@@ -80,7 +81,7 @@ func (c *Crawler) check(ctx context.Context, r string, now time.Time) {
 	if err != nil {
 		s.checkFails++
 		s.CheckErr = err.Error()
-		wait := min(c.CheckInterval<<min(s.checkFails-1, 6), max(time.Hour, c.CheckInterval))
+		wait := backoff(c.CheckInterval, s.checkFails)
 		s.nextCheck = now.Add(wait)
 		c.mu.Unlock()
 		c.Log.Warn("getHostStatus failed", "relay", r, "err", err, "retry_in", wait)
@@ -125,6 +126,9 @@ func (c *Crawler) check(ctx context.Context, r string, now time.Time) {
 		c.Log.Info("a relay needs this host again", "relay", r, "state", string(ans.Status), "behind", behind)
 		c.ask(ctx, r, now, why)
 	}
+	if ans.Status == StateActive && c.Resync != nil {
+		c.checkRepos(ctx, r, now)
+	}
 }
 
 // mayAsk reports whether a repair request to s is due: past the failure
@@ -134,7 +138,7 @@ func (c *Crawler) mayAsk(s *RelayStatus, now time.Time) bool {
 	if now.Before(s.next) {
 		return false
 	}
-	pause := min(c.MinInterval<<min(s.unmended, 6), max(time.Hour, c.MinInterval))
+	pause := backoff(c.MinInterval, s.unmended+1)
 	return s.LastTry.IsZero() || now.Sub(s.LastTry) >= pause
 }
 

@@ -20,6 +20,10 @@ type standInRelay struct {
 	crawls   []string
 	statuses int
 	host     string
+	// repos answers getRepoStatus by DID; a DID missing is RepoNotFound.
+	repos     map[string]repoStatusAnswer
+	repoAsks  []string
+	repoFails bool // getRepoStatus answers 500
 }
 
 func (f *standInRelay) set(state HostState, seq int64) {
@@ -55,6 +59,21 @@ func (f *standInRelay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]any{"hostname": f.host, "seq": f.seq, "accountCount": 1, "status": f.state})
+	case "/xrpc/com.atproto.sync.getRepoStatus":
+		did := r.URL.Query().Get("did")
+		f.repoAsks = append(f.repoAsks, did)
+		w.Header().Set("Content-Type", "application/json")
+		ans, ok := f.repos[did]
+		switch {
+		case f.repoFails:
+			w.WriteHeader(http.StatusInternalServerError)
+			json.NewEncoder(w).Encode(map[string]string{"error": "InternalServerError"})
+		case !ok:
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": "RepoNotFound", "message": "repo not found"})
+		default:
+			json.NewEncoder(w).Encode(ans)
+		}
 	default:
 		http.NotFound(w, r)
 	}
