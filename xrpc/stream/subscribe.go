@@ -194,13 +194,21 @@ type event struct {
 	frame []byte
 }
 
-// read appends to dst up to n events after seq, and returns them with the
-// head of the log: from memory when the ring holds what follows after,
-// else from the store.
-func (s *Server) read(dst []event, after int64, n int) ([]event, int64, error) {
-	if out, head, ok := s.recent.since(dst, after, n); ok {
+// Batches a subscriber takes at a time: frames from the ring are shared,
+// those read from the store are copies of its own, so fewer.
+const (
+	ringBatch  = 256
+	storeBatch = 32
+)
+
+// read appends to dst the next events after seq, and returns them with
+// the head of the log: from memory when the ring holds what follows
+// after, else from the store.
+func (s *Server) read(dst []event, after int64) ([]event, int64, error) {
+	if out, head, ok := s.recent.since(dst, after, ringBatch); ok {
 		return out, head, nil
 	}
+	n := len(dst) + storeBatch
 	var head int64
 	err := s.db.View(func(tx *store.Tx) error {
 		head = tx.LastSeq()
@@ -345,7 +353,7 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 	for {
 		wake := s.waitChan()
 		clear(batch) // let sent frames go while waiting
-		batch, head, err = s.read(batch[:0], last, 256)
+		batch, head, err = s.read(batch[:0], last)
 		if err != nil {
 			return err
 		}
