@@ -154,11 +154,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	s.firehose = stream.NewServer(d.DB, stream.Options{
 		Log: s.log, MaxSubscribers: cfg.MaxSubscribers, MaxSubscribersPerIP: cfg.MaxSubscribersPerIP,
 	})
-	notify := s.firehose.Notify
-	if d.OnEvent != nil {
-		notify = func() { s.firehose.Notify(); d.OnEvent() }
-	}
-	s.events = &stream.Emitter{Notify: notify, Forget: s.firehose.Forget, Now: s.now}
+	s.events = &stream.Emitter{Publish: s.firehose.Publish, Notify: d.OnEvent, Forget: s.firehose.Forget, Now: s.now}
 	s.clock = syntax.NewTIDClock(uint(time.Now().UnixNano() % 1024))
 	s.writer = &repo.Writer{Clock: s.clock}
 	jwtKey, err := s.loadSecrets(ctx)

@@ -3,11 +3,18 @@
 // change they announce, and com.atproto.sync.subscribeRepos over WebSocket.
 //
 // Frames are encoded once, when the event is appended, and stored ready to
-// send. Subscribers pull from the log in sequence order (from a small shared
-// cache of recent frames, else from the store), so replay and live delivery
-// are one loop and the switch from one to the other can have neither gap nor
-// duplicate. Nothing is buffered per subscriber: a consumer that falls too
-// far behind the head while live is sent ConsumerTooSlow and closed.
+// send. Once the transaction commits, and before the write is answered,
+// the Emitter publishes each frame to the Server, which keeps the newest
+// in a ring bounded by count and bytes (ring.go) and wakes every waiting
+// subscriber by closing one channel. Subscribers pull in sequence order:
+// from the ring when it holds what follows their position, so that live
+// delivery opens no transaction and every subscriber sends the same bytes,
+// else from the store. Replay and live delivery are one loop, so the
+// switch from one to the other can have neither gap nor duplicate; an
+// event that went by unpublished breaks the ring's run and is read from
+// the store. Nothing is buffered per subscriber: a consumer that falls too
+// far behind the head while live is sent ConsumerTooSlow and closed, and
+// one write timer per connection drops a consumer that stops reading.
 //
 // The Crawler keeps relays in touch with this host: requestCrawl at start
 // and after quiet periods, getHostStatus every check interval, and, for a

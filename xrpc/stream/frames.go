@@ -92,10 +92,12 @@ func frame(h header, body any) ([]byte, error) {
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// Emitter appends events to the log; Notify is called after each landed
-// transaction that appended one.
+// Emitter appends events to the log. Once a transaction that appended
+// events has landed, Publish is given each of their frames, in order, and
+// then Notify is called once per event.
 type Emitter struct {
-	Notify func()
+	Publish func(seq int64, frame []byte)
+	Notify  func()
 	// Forget is called after a transaction that deleted events, so that
 	// caches drop them.
 	Forget func()
@@ -122,8 +124,17 @@ func (e *Emitter) now() time.Time {
 }
 
 func (e *Emitter) append(tx *store.Tx, did string, encode func(seq int64) ([]byte, error)) error {
-	if _, err := tx.AppendEvent(did, e.now(), encode); err != nil {
+	var frame []byte
+	seq, err := tx.AppendEvent(did, e.now(), func(seq int64) ([]byte, error) {
+		f, err := encode(seq)
+		frame = f
+		return f, err
+	})
+	if err != nil {
 		return err
+	}
+	if e.Publish != nil {
+		tx.OnCommit(func() { e.Publish(seq, frame) })
 	}
 	if e.Notify != nil {
 		tx.OnCommit(e.Notify)

@@ -21,14 +21,14 @@ import (
 )
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	db   *store.DB
 	srv  *Server
 	emit *Emitter
 	url  string
 }
 
-func newStreamEnv(t *testing.T, opts Options) *env {
+func newStreamEnv(t testing.TB, opts Options) *env {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -47,7 +47,7 @@ func newStreamEnv(t *testing.T, opts Options) *env {
 		hs.Close()
 		db.Close()
 	})
-	return &env{t: t, db: db, srv: srv, emit: &Emitter{Notify: srv.Notify}, url: "ws" + strings.TrimPrefix(hs.URL, "http")}
+	return &env{t: t, db: db, srv: srv, emit: &Emitter{Publish: srv.Publish}, url: "ws" + strings.TrimPrefix(hs.URL, "http")}
 }
 
 // identity appends one #identity event and returns its seq.

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,9 +29,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// PingInterval is how often idle connections are pinged.
 	PingInterval time.Duration
-	// CacheSize is how many recent frames are kept in memory for all
-	// subscribers to share.
-	CacheSize int
+	// CacheSize is how many of the newest frames are kept in memory for
+	// all subscribers to share, CacheBytes how many bytes of them.
+	CacheSize, CacheBytes int
 	// MaxSubscribers caps connected subscribers in all, MaxSubscribersPerIP
 	// those from one address (loopback, where a reverse proxy connects
 	// from, is exempt). Unlike the other options, zero means no cap.
@@ -44,12 +45,13 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	mu   sync.Mutex
-	wake chan struct{}
+	// wake is closed and replaced when events land: every waiting
+	// subscriber is released at once, without taking a lock.
+	wake atomic.Pointer[chan struct{}]
 
-	cache frameCache
-	subs  atomic.Int64
-	pos   positions // each subscriber's last sent seq, for Lags
+	recent *ring
+	subs   atomic.Int64
+	pos    positions // each subscriber's last sent seq, for Lags
 
 	// slotMu guards the subscriber slots the caps count: taken before the
 	// upgrade, so that a refusal is a plain HTTP answer.
@@ -79,33 +81,47 @@ func NewServer(db *store.DB, opts Options) *Server {
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 2048
 	}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = 4 << 20
+	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
+	s := &Server{
 		db: db, opts: opts, log: log,
-		wake:    make(chan struct{}),
-		cache:   frameCache{max: opts.CacheSize, frames: map[int64][]byte{}},
+		recent:  newRing(opts.CacheSize, opts.CacheBytes),
 		perIP:   map[string]int{},
 		closing: make(chan struct{}),
 	}
+	wake := make(chan struct{})
+	s.wake.Store(&wake)
+	return s
 }
 
-// Notify wakes subscribers; call it after a transaction that appended
-// events has committed (Emitter does, through store.Tx.OnCommit).
+// Publish hands subscribers the frame of event seq; call it, in commit
+// order, once the transaction that appended the event has committed
+// (Emitter does, through store.Tx.OnCommit), and before the write is
+// answered. The frame must not change afterwards: every subscriber sends
+// these bytes.
+func (s *Server) Publish(seq int64, frame []byte) {
+	s.recent.add(seq, frame)
+	s.signal()
+}
+
+// Notify wakes subscribers after events were appended without Publish:
+// they read the store until the next Publish.
 func (s *Server) Notify() {
-	s.mu.Lock()
-	close(s.wake)
-	s.wake = make(chan struct{})
-	s.mu.Unlock()
+	s.recent.invalidate()
+	s.signal()
 }
 
-func (s *Server) waitChan() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.wake
+func (s *Server) signal() {
+	wake := make(chan struct{})
+	close(*s.wake.Swap(&wake))
 }
+
+func (s *Server) waitChan() <-chan struct{} { return *s.wake.Load() }
 
 // Subscribers is the number of connected subscribers.
 func (s *Server) Subscribers() int { return int(s.subs.Load()) }
@@ -169,81 +185,42 @@ func (s *Server) track() bool {
 	return true
 }
 
-type frameCache struct {
-	mu     sync.RWMutex
-	max    int
-	frames map[int64][]byte
-	order  []int64
-}
-
-func (c *frameCache) get(seq int64) ([]byte, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	f, ok := c.frames[seq]
-	return f, ok
-}
-
-func (c *frameCache) put(seq int64, f []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.frames[seq]; ok {
-		return
-	}
-	c.frames[seq] = f
-	c.order = append(c.order, seq)
-	for len(c.order) > c.max {
-		delete(c.frames, c.order[0])
-		c.order = c.order[1:]
-	}
-}
-
-// clear empties the cache (after events were deleted from the log).
-func (c *frameCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.frames, c.order = map[int64][]byte{}, nil
-}
-
 // Forget drops the frames held in memory, so that events deleted from the
-// log (a deleted account's) are not replayed from the cache.
-func (s *Server) Forget() { s.cache.clear() }
+// log (a deleted account's) are not replayed from them.
+func (s *Server) Forget() { s.recent.invalidate() }
 
 type event struct {
 	seq   int64
 	frame []byte
 }
 
-// read returns up to n events after seq, and the head of the log.
-func (s *Server) read(after int64, n int) ([]event, int64, error) {
-	var out []event
-	for seq := after + 1; len(out) < n; seq++ {
-		f, ok := s.cache.get(seq)
-		if !ok {
-			break
-		}
-		out = append(out, event{seq, f})
+// Batches a subscriber takes at a time: frames from the ring are shared,
+// those read from the store are copies of its own, so fewer.
+const (
+	ringBatch  = 256
+	storeBatch = 32
+)
+
+// read appends to dst the next events after seq, and returns them with
+// the head of the log: from memory when the ring holds what follows
+// after, else from the store.
+func (s *Server) read(dst []event, after int64) ([]event, int64, error) {
+	if out, head, ok := s.recent.since(dst, after, ringBatch); ok {
+		return out, head, nil
 	}
+	n := len(dst) + storeBatch
 	var head int64
-	if len(out) > 0 {
-		err := s.db.View(func(tx *store.Tx) error {
-			head = tx.LastSeq()
-			return nil
-		})
-		return out, head, err
-	}
 	err := s.db.View(func(tx *store.Tx) error {
 		head = tx.LastSeq()
 		return tx.Events(after, func(ev store.Event) error {
-			f := append([]byte(nil), ev.Frame...)
-			s.cache.put(ev.Seq, f)
-			out = append(out, event{ev.Seq, f})
-			if len(out) >= n {
+			dst = append(dst, event{ev.Seq, bytes.Clone(ev.Frame)})
+			if len(dst) >= n {
 				return store.ErrStop
 			}
 			return nil
 		})
 	})
-	return out, head, err
+	return dst, head, err
 }
 
 // ServeHTTP handles GET /xrpc/com.atproto.sync.subscribeRepos.
@@ -319,13 +296,32 @@ var (
 	errFutureCursor = errors.New("future cursor")
 )
 
-func (s *Server) write(ctx context.Context, conn *websocket.Conn, f []byte) error {
-	wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-	defer cancel()
-	return conn.Write(wctx, websocket.MessageBinary, f)
+// sender writes frames to one subscriber. One timer bounds every write,
+// rather than a context and a timer made per frame: a write that outlasts
+// it closes the connection, which fails the write.
+type sender struct {
+	conn    *websocket.Conn
+	timeout time.Duration
+	dog     *time.Timer
+}
+
+func newSender(conn *websocket.Conn, timeout time.Duration) *sender {
+	dog := time.AfterFunc(timeout, func() { conn.CloseNow() })
+	dog.Stop()
+	return &sender{conn: conn, timeout: timeout, dog: dog}
+}
+
+func (w *sender) send(f []byte) error {
+	w.dog.Reset(w.timeout)
+	// A context without Done costs the library nothing per write.
+	err := w.conn.Write(context.Background(), websocket.MessageBinary, f)
+	w.dog.Stop()
+	return err
 }
 
 func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) error {
+	w := newSender(conn, s.opts.WriteTimeout)
+	defer w.dog.Stop()
 	var last, first, head, pruned int64
 	err := s.db.View(func(tx *store.Tx) error {
 		head, first, pruned = tx.LastSeq(), tx.FirstSeq(), tx.PrunedSeq()
@@ -338,12 +334,12 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 	case cursor < 0:
 		last = head // live only
 	case cursor > head:
-		s.write(ctx, conn, errorFrame("FutureCursor", "Cursor in the future."))
+		w.send(errorFrame("FutureCursor", "Cursor in the future."))
 		return errFutureCursor
 	case cursor >= pruned:
 		last = cursor // nothing after the cursor was pruned
 	default:
-		if err := s.write(ctx, conn, infoFrame("OutdatedCursor", "Requested cursor exceeded limit. Possibly missing events")); err != nil {
+		if err := w.send(infoFrame("OutdatedCursor", "Requested cursor exceeded limit. Possibly missing events")); err != nil {
 			return err
 		}
 		last = first - 1
@@ -353,9 +349,11 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 	defer s.pos.remove(sent)
 	ping := time.NewTicker(s.opts.PingInterval)
 	defer ping.Stop()
+	var batch []event
 	for {
 		wake := s.waitChan()
-		batch, head, err := s.read(last, 256)
+		clear(batch) // let sent frames go while waiting
+		batch, head, err = s.read(batch[:0], last)
 		if err != nil {
 			return err
 		}
@@ -378,7 +376,7 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 			continue
 		}
 		if live && head-last > int64(s.opts.MaxLag) {
-			s.write(ctx, conn, errorFrame("ConsumerTooSlow", "Stream consumer too slow"))
+			w.send(errorFrame("ConsumerTooSlow", "Stream consumer too slow"))
 			return errTooSlow
 		}
 		for _, ev := range batch {
@@ -387,7 +385,7 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 				return errGoingAway
 			default:
 			}
-			if err := s.write(ctx, conn, ev.frame); err != nil {
+			if err := w.send(ev.frame); err != nil {
 				if ctx.Err() == nil {
 					// A write that timed out is a consumer that stopped reading.
 					s.log.Info("subscriber dropped", "err", err, "seq", ev.seq)
