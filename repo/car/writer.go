@@ -2,6 +2,7 @@ package car
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -23,7 +24,8 @@ const writeBufferSize = 32 << 10
 // the export. Duplicates are legal CAR v1, and the exports in this project
 // come from stores keyed by CID, so they have none.
 type Writer struct {
-	bw      *bufio.Writer
+	out     io.Writer
+	bw      *bufio.Writer // nil when out is already a buffer in memory
 	err     error
 	scratch [binary.MaxVarintLen64 + cid.Size]byte
 }
@@ -36,12 +38,18 @@ func NewWriter(w io.Writer, roots ...cid.CID) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	cw := &Writer{bw: bufio.NewWriterSize(w, writeBufferSize)}
+	cw := &Writer{out: w}
+	// A buffer in memory needs no second one: a firehose frame's CAR of a
+	// few blocks allocated 32 KiB for it at every commit.
+	if _, ok := w.(*bytes.Buffer); !ok {
+		cw.bw = bufio.NewWriterSize(w, writeBufferSize)
+		cw.out = cw.bw
+	}
 	p := binary.AppendUvarint(cw.scratch[:0], uint64(len(h)))
-	if _, err := cw.bw.Write(p); err != nil {
+	if _, err := cw.out.Write(p); err != nil {
 		return nil, fmt.Errorf("car: write header: %w", err)
 	}
-	if _, err := cw.bw.Write(h); err != nil {
+	if _, err := cw.out.Write(h); err != nil {
 		return nil, fmt.Errorf("car: write header: %w", err)
 	}
 	return cw, nil
@@ -58,11 +66,11 @@ func (w *Writer) WriteBlock(c cid.CID, data []byte) error {
 	}
 	p := binary.AppendUvarint(w.scratch[:0], uint64(cid.Size+len(data)))
 	p = c.AppendBinary(p)
-	if _, err := w.bw.Write(p); err != nil {
+	if _, err := w.out.Write(p); err != nil {
 		w.err = fmt.Errorf("car: write block %s: %w", c, err)
 		return w.err
 	}
-	if _, err := w.bw.Write(data); err != nil {
+	if _, err := w.out.Write(data); err != nil {
 		w.err = fmt.Errorf("car: write block %s: %w", c, err)
 		return w.err
 	}
@@ -74,6 +82,9 @@ func (w *Writer) WriteBlock(c cid.CID, data []byte) error {
 func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
+	}
+	if w.bw == nil {
+		return nil
 	}
 	if err := w.bw.Flush(); err != nil {
 		w.err = fmt.Errorf("car: flush: %w", err)
