@@ -37,10 +37,11 @@ type Catalog struct {
 	// builds a new index and swaps it in, so lookups take no lock.
 	idx atomic.Pointer[index]
 	mu  sync.Mutex // serialises changes to idx
-	// src holds schemas to load on first use, each at its NSID's path
-	// (see schemaPath); nil for none. Set once, before the catalog is
-	// shared.
+	// src holds schemas to load on first use, each under dir at its
+	// NSID's path (see schemaPath); nil for none. Set once, before the
+	// catalog is shared.
 	src fs.FS
+	dir string
 }
 
 // index is what a catalog holds at one moment. It is never changed once

@@ -1,10 +1,6 @@
 package lexicon
 
-import (
-	"embed"
-	"fmt"
-	"io/fs"
-)
+import "embed"
 
 // The official schemas of the com.atproto, app.bsky, chat.bsky and
 // tools.ozone namespaces (and the few others upstream keeps under com),
@@ -20,11 +16,7 @@ var schemasFS embed.FS
 // Each catalog parses its own, so a caller may Add to its catalog without
 // affecting anyone else's.
 func Default() (*Catalog, error) {
-	sub, err := fs.Sub(schemasFS, "schemas")
-	if err != nil {
-		return nil, fmt.Errorf("lexicon: embedded schemas: %w", err)
-	}
 	c := NewCatalog()
-	c.src = sub
+	c.src, c.dir = schemasFS, "schemas"
 	return c, nil
 }

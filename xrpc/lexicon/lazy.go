@@ -61,7 +61,7 @@ func (c *Catalog) load(nsid string) (*index, error) {
 	if c.src == nil || ix.complete {
 		return nil, nil
 	}
-	p, ok := schemaPath(nsid)
+	p, ok := schemaPath(c.dir, nsid)
 	if !ok {
 		return nil, nil
 	}
@@ -104,13 +104,28 @@ func (c *Catalog) read(nsid, p string) (*Schema, error) {
 	return s, nil
 }
 
-// schemaPath is where src keeps the schema nsid: app.bsky.feed.post at
-// app/bsky/feed/post.json.
-func schemaPath(nsid string) (string, bool) {
+// schemaPath is where the schema nsid is kept under dir: app.bsky.feed.post
+// at dir/app/bsky/feed/post.json. It is built in one allocation, since a
+// name the catalog does not hold comes this way on every lookup.
+func schemaPath(dir, nsid string) (string, bool) {
 	if _, err := syntax.ParseNSID(nsid); err != nil {
 		return "", false
 	}
-	return strings.ReplaceAll(nsid, ".", "/") + ".json", true
+	var b strings.Builder
+	b.Grow(len(dir) + 1 + len(nsid) + len(".json"))
+	if dir != "." {
+		b.WriteString(dir)
+		b.WriteByte('/')
+	}
+	for i := range len(nsid) {
+		if ch := nsid[i]; ch == '.' {
+			b.WriteByte('/')
+		} else {
+			b.WriteByte(ch)
+		}
+	}
+	b.WriteString(".json")
+	return b.String(), true
 }
 
 // loadAll loads every schema src holds, for the callers that need the
@@ -122,11 +137,15 @@ func (c *Catalog) loadAll() error {
 	}
 	var ss []*Schema
 	var errs []error
-	err := fs.WalkDir(c.src, ".", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(c.src, c.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) != ".json" {
 			return err
 		}
-		nsid := strings.ReplaceAll(strings.TrimSuffix(p, ".json"), "/", ".")
+		rel := strings.TrimSuffix(p, ".json")
+		if c.dir != "." {
+			rel = strings.TrimPrefix(rel, c.dir+"/")
+		}
+		nsid := strings.ReplaceAll(rel, "/", ".")
 		if c.idx.Load().schemas[nsid] != nil {
 			return nil
 		}

@@ -27,7 +27,7 @@ func loaded(c *Catalog) []string {
 // does from the embedded schemas.
 func lazyCatalog(fsys fstest.MapFS) *Catalog {
 	c := NewCatalog()
-	c.src = fsys
+	c.src, c.dir = fsys, "."
 	return c
 }
 
@@ -213,6 +213,25 @@ func TestLazyConcurrentValidation(t *testing.T) {
 		d, _ := c.Def(coll)
 		if s1 == nil || s1.Defs["main"] != d {
 			t.Errorf("%s: Schema and Def disagree", coll)
+		}
+	}
+}
+
+func TestSchemaPath(t *testing.T) {
+	cases := []struct {
+		dir, nsid, want string
+		ok              bool
+	}{
+		{"schemas", "app.bsky.feed.post", "schemas/app/bsky/feed/post.json", true},
+		{".", "com.example.fooBar", "com/example/fooBar.json", true},
+		{"schemas", "app/bsky/feed/post", "", false},
+		{"schemas", "app.bsky..post", "", false},
+		{"schemas", "post", "", false},
+		{"schemas", "", "", false},
+	}
+	for _, tc := range cases {
+		if got, ok := schemaPath(tc.dir, tc.nsid); got != tc.want || ok != tc.ok {
+			t.Errorf("schemaPath(%q, %q) = %q, %v; want %q, %v", tc.dir, tc.nsid, got, ok, tc.want, tc.ok)
 		}
 	}
 }
