@@ -5,6 +5,14 @@
 // Default builds one from the official com.atproto, app.bsky, chat.bsky
 // and tools.ozone schemas embedded in the binary.
 //
+// Default's catalog parses a schema the first time something asks for it
+// (app.bsky.feed.post from app/bsky/feed/post.json) and keeps it, since a
+// daemon uses a few dozen of the 395 and parsing them all would keep
+// about 3 MB live. Lookups read an immutable index through one atomic
+// load; a load builds a new index and swaps it in. A name with no
+// embedded file is not remembered, and a file whose id is not the name
+// it was found by is refused. Len and CheckRefs load everything first.
+//
 // Data is validated in its data-model form, as repo/dagcbor decodes it
 // from JSON or CBOR (map[string]any, []any, int64, string, []byte, bool,
 // nil, cid.CID):

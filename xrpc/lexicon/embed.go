@@ -1,10 +1,6 @@
 package lexicon
 
-import (
-	"embed"
-	"fmt"
-	"io/fs"
-)
+import "embed"
 
 // The official schemas of the com.atproto, app.bsky, chat.bsky and
 // tools.ozone namespaces (and the few others upstream keeps under com),
@@ -14,17 +10,13 @@ import (
 //go:embed schemas
 var schemasFS embed.FS
 
-// Default returns a new catalog of the embedded official schemas. Each
-// call parses them afresh, so a caller may Add to its catalog without
+// Default returns a new catalog of the embedded official schemas. It
+// parses each the first time it is asked for, and keeps it; a schema that
+// does not parse is an error at its lookup (TestDefault loads them all).
+// Each catalog parses its own, so a caller may Add to its catalog without
 // affecting anyone else's.
 func Default() (*Catalog, error) {
-	sub, err := fs.Sub(schemasFS, "schemas")
-	if err != nil {
-		return nil, fmt.Errorf("lexicon: embedded schemas: %w", err)
-	}
 	c := NewCatalog()
-	if err := c.LoadFS(sub); err != nil {
-		return nil, fmt.Errorf("lexicon: embedded schemas: %w", err)
-	}
+	c.src, c.dir = schemasFS, "schemas"
 	return c, nil
 }

@@ -88,3 +88,33 @@ func FuzzGraphemes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLookup looks up names as a client may send them: whatever the name,
+// the catalog holds only schemas it has files for.
+func FuzzLookup(f *testing.F) {
+	for _, s := range []string{"app.bsky.feed.post", "app.bsky.feed.post#main", "app.bsky.feed.defs#postView",
+		"com.example.nothing", "app/bsky/feed/post", "app.bsky.feed.post/../like", "#main", "..", "app.bsky..post"} {
+		f.Add(s)
+	}
+	c, err := Default()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		d, err := c.Def(name)
+		if err != nil && !errors.Is(err, ErrUnknownDef) {
+			t.Fatalf("Def(%q): %v", name, err)
+		}
+		if err == nil && d == nil {
+			t.Fatalf("Def(%q) found nil", name)
+		}
+		c.ValidateRecord(name, map[string]any{"$type": name})
+		c.ValidateParams(name, nil)
+		for _, id := range loaded(c) {
+			p, ok := schemaPath("schemas", id)
+			if _, err := fs.Stat(schemasFS, p); !ok || err != nil {
+				t.Fatalf("after %q the catalog holds %s, which is not embedded", name, id)
+			}
+		}
+	})
+}

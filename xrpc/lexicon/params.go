@@ -9,8 +9,11 @@ import (
 
 // method finds the definition of an XRPC method of one of the given kinds.
 func (c *Catalog) method(nsid string, kinds ...string) (*Def, error) {
-	d := c.defs[nsid]
-	if d == nil {
+	d, err := c.def(nsid)
+	switch {
+	case err != nil:
+		return nil, err
+	case d == nil:
 		return nil, fmt.Errorf("%w: %s", ErrUnknownMethod, nsid)
 	}
 	for _, k := range kinds {

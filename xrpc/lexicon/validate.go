@@ -52,8 +52,11 @@ type step struct {
 // Unknown fields are allowed, as the spec requires for schema evolution;
 // so are members of open unions whose $type the catalog does not know.
 func (c *Catalog) ValidateRecord(collection string, value any) error {
-	d := c.defs[collection]
-	if d == nil {
+	d, err := c.def(collection)
+	switch {
+	case err != nil:
+		return err
+	case d == nil:
 		return fmt.Errorf("%w: %s", ErrUnknownCollection, collection)
 	}
 	v := newValidator(c, ErrInvalidRecord, "record")
@@ -77,8 +80,11 @@ func (c *Catalog) ValidateRecord(collection string, value any) error {
 // collection, and a *ValidationError wrapping ErrInvalidRecordKey when
 // rkey does not fit.
 func (c *Catalog) ValidateRecordKey(collection, rkey string) error {
-	d := c.defs[collection]
-	if d == nil {
+	d, err := c.def(collection)
+	switch {
+	case err != nil:
+		return err
+	case d == nil:
 		return fmt.Errorf("%w: %s", ErrUnknownCollection, collection)
 	}
 	v := newValidator(c, ErrInvalidRecordKey, "rkey")
@@ -88,7 +94,6 @@ func (c *Catalog) ValidateRecordKey(collection, rkey string) error {
 	if _, err := syntax.ParseRecordKey(rkey); err != nil {
 		return v.fail("%v", err)
 	}
-	var err error
 	switch {
 	case d.Key == "tid":
 		_, err = syntax.ParseTID(rkey)
@@ -296,7 +301,10 @@ func (v *validator) object(d *Def, x any, depth int) error {
 }
 
 func (v *validator) ref(d *Def, x any, depth int) error {
-	t := v.cat.defs[d.target]
+	t, err := v.cat.def(d.target)
+	if err != nil {
+		return err
+	}
 	if t == nil {
 		return v.fail("cannot check against %s: not in the catalog", d.Ref)
 	}
@@ -334,7 +342,10 @@ func (v *validator) union(d *Def, x any, depth int) error {
 		if ref != t {
 			continue
 		}
-		td := v.cat.defs[ref]
+		td, err := v.cat.def(ref)
+		if err != nil {
+			return err
+		}
 		if td == nil {
 			return v.fail("cannot check against %s: not in the catalog", t)
 		}
