@@ -91,6 +91,8 @@ type Commit struct {
 // clock that makes revs monotonic across all repos of the process.
 type Writer struct {
 	Clock *syntax.TIDClock
+	// Nodes, if set, keeps decoded MST nodes between writes (see mst.Cache).
+	Nodes *mst.Cache
 }
 
 // storeGetter reads blocks of one repository inside a transaction.
@@ -155,7 +157,7 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 			return nil, fmt.Errorf("repo %s: load commit %s: %w", did, pc, err)
 		}
 		c.Since, c.PrevData = rev, sc.Data
-		tree = mst.Load(g, sc.Data)
+		tree = mst.Load(g, sc.Data).UseCache(w.Nodes)
 	}
 
 	newRecords := map[cid.CID][]byte{}

@@ -22,6 +22,7 @@ import (
 	"github.com/hearth-pds/hearth/identity/plc"
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/repo"
+	"github.com/hearth-pds/hearth/repo/mst"
 	"github.com/hearth-pds/hearth/repo/syntax"
 	"github.com/hearth-pds/hearth/store"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
@@ -156,7 +157,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	})
 	s.events = &stream.Emitter{Publish: s.firehose.Publish, Notify: d.OnEvent, Forget: s.firehose.Forget, Now: s.now}
 	s.clock = syntax.NewTIDClock(uint(time.Now().UnixNano() % 1024))
-	s.writer = &repo.Writer{Clock: s.clock}
+	// 1024 nodes, about 1 MiB: the upper layers of every repository here
+	// and the recent paths below them.
+	s.writer = &repo.Writer{Clock: s.clock, Nodes: mst.NewCache(1024)}
 	jwtKey, err := s.loadSecrets(ctx)
 	if err != nil {
 		return nil, err
@@ -327,9 +330,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeError(sw, internal())
 				}
 			}
-			s.metrics.observe(r, sw.status, s.now().Sub(start))
-			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-				"dur_ms", float64(s.now().Sub(start).Microseconds())/1000, "ip", clientIP(r))
+			took := s.now().Sub(start)
+			s.metrics.observe(r, sw.status, took)
+			// Typed attributes: the line is written for every request, and
+			// boxing each value in an any cost allocations on the write path.
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status), slog.Float64("dur_ms", float64(took.Microseconds())/1000), slog.String("ip", clientIP(r)))
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}

@@ -41,6 +41,10 @@ func (t *Tree) encode(n *node, added *[]Block) (cid.CID, error) {
 	}
 	n.cid, n.data, n.dirty = cid.Sum(cid.DagCBOR, data), data, false
 	*added = append(*added, Block{CID: n.cid, Data: data})
+	// The next write starts from the path this one made. Should the
+	// transaction roll back, the node is unreachable from any stored root
+	// and is never asked for; should it be made again, it is stored then.
+	t.cache.put(n.cid, decodedOf(n))
 	return n.cid, nil
 }
 
@@ -112,6 +116,14 @@ func (t *Tree) block(n *node) (Block, error) {
 		if _, err := t.encode(n, &added); err != nil {
 			return Block{}, err
 		}
+	}
+	if n.data == nil {
+		// Loaded from the cache, which keeps no bytes.
+		data, err := t.bs.GetBlock(n.cid)
+		if err != nil {
+			return Block{}, err
+		}
+		n.data = data
 	}
 	return Block{CID: n.cid, Data: n.data}, nil
 }

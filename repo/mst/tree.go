@@ -39,6 +39,13 @@ type Tree struct {
 	// loaded holds the CIDs of nodes read from the store since the last
 	// Commit; those not in the tree at Commit time are reported removed.
 	loaded map[cid.CID]bool
+	cache  *Cache // may be nil
+}
+
+// UseCache makes t read nodes through c, and returns t.
+func (t *Tree) UseCache(c *Cache) *Tree {
+	t.cache = c
+	return t
 }
 
 // New returns an empty tree.
@@ -52,6 +59,10 @@ func Load(bs BlockGetter, root cid.CID) *Tree {
 }
 
 func (t *Tree) load(c cid.CID, height int) (*node, error) {
+	if d := t.cache.get(c); d != nil && (height < 0 || d.height == height) {
+		t.loaded[c] = true
+		return d.node(c), nil // its bytes are read again only if asked for
+	}
 	data, err := t.bs.GetBlock(c)
 	if err != nil {
 		if errors.Is(err, ErrMissingBlock) {
@@ -93,6 +104,7 @@ func (t *Tree) load(c cid.CID, height int) (*node, error) {
 		return nil, fmt.Errorf("%w: node %s at height 0 has subtrees", ErrInvalidNode, c)
 	}
 	t.loaded[c] = true
+	t.cache.put(c, decodedOf(n))
 	return n, nil
 }
 
