@@ -161,30 +161,7 @@ func run(s *server, cfg config) *figures {
 	f.fireP50, f.fireP99 = firehose(s.base, cfg.subs, func(i int) error { return create(3*cfg.n + i) })
 	fmt.Printf("  %-9s firehose, %d subscribers: last frame after the response p50 %.2f ms, p99 %.2f ms\n", s.name, cfg.subs, ms(f.fireP50), ms(f.fireP99))
 
-	// A large upload streamed from a generator, then read back.
-	size := int64(cfg.bigMiB) << 20
-	cpu0 := cpuTime(pid)
-	start := time.Now()
-	link, err := upload(s.base, acct.AccessJwt, io.LimitReader(zeroish{}, size), size)
-	if err != nil {
-		f.bigUploadErr = err
-		log.Printf("%s: large upload: %v", s.name, err)
-	} else {
-		f.bigMBs = float64(size) / time.Since(start).Seconds() / 1e6
-		f.bigCPU = float64((cpuTime(pid) - cpu0).Microseconds()) / 1000
-		start = time.Now()
-		res, err := client.Get(s.base + "/xrpc/com.atproto.sync.getBlob?did=" + acct.DID + "&cid=" + link)
-		if err != nil {
-			log.Fatal(err)
-		}
-		got, _ := io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		// The reference serves only blobs a record uses; this one has none.
-		if res.StatusCode == 200 {
-			f.bigGetMBs = float64(got) / time.Since(start).Seconds() / 1e6
-		}
-		fmt.Printf("  %-9s uploadBlob %d MiB %.1f MB/s (server CPU %.0f ms), getBlob %.1f MB/s\n", s.name, cfg.bigMiB, f.bigMBs, f.bigCPU, f.bigGetMBs)
-	}
+	bigUpload(s, cfg, f, acct.AccessJwt, acct.DID)
 	f.peakAnon = mem.get()
 	return f
 }
@@ -245,4 +222,32 @@ func profile(base string, secs int, out string) <-chan struct{} {
 		fmt.Printf("  (CPU profile of %d s written to %s)\n", secs, out)
 	}()
 	return done
+}
+
+// bigUpload streams a large upload from a generator, then reads it back.
+func bigUpload(s *server, cfg config, f *figures, token, did string) {
+	pid := s.pid
+	size := int64(cfg.bigMiB) << 20
+	cpu0 := cpuTime(pid)
+	start := time.Now()
+	link, err := upload(s.base, token, io.LimitReader(zeroish{}, size), size)
+	if err != nil {
+		f.bigUploadErr = err
+		log.Printf("%s: large upload: %v", s.name, err)
+	} else {
+		f.bigMBs = float64(size) / time.Since(start).Seconds() / 1e6
+		f.bigCPU = float64((cpuTime(pid) - cpu0).Microseconds()) / 1000
+		start = time.Now()
+		res, err := client.Get(s.base + "/xrpc/com.atproto.sync.getBlob?did=" + did + "&cid=" + link)
+		if err != nil {
+			log.Fatal(err)
+		}
+		got, _ := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		// The reference serves only blobs a record uses; this one has none.
+		if res.StatusCode == 200 {
+			f.bigGetMBs = float64(got) / time.Since(start).Seconds() / 1e6
+		}
+		fmt.Printf("  %-9s uploadBlob %d MiB %.1f MB/s (server CPU %.0f ms), getBlob %.1f MB/s\n", s.name, cfg.bigMiB, f.bigMBs, f.bigCPU, f.bigGetMBs)
+	}
 }
