@@ -116,15 +116,66 @@ type Node struct {
 }
 
 // Encode gives the canonical bytes of n.
+//
+// The node's shape is fixed, so its DAG-CBOR is written directly: the map
+// keys in canonical order ("e" before "l"; "k", "p", "t", "v"), lengths and
+// numbers in their shortest heads, absent links as null. Through the
+// generic encoder every CID was a separate allocation, and nodes are
+// encoded at every write and checked at every read (DecodeNode).
+// TestEncodeMatchesGeneric holds it to dagcbor.Marshal of the wire form.
 func (n Node) Encode() ([]byte, error) {
-	w := wireNode{L: n.Left, E: make([]wireEntry, 0, len(n.Entries))}
+	size := 8 + 2*linkSize
+	for _, e := range n.Entries {
+		size += 16 + 2*linkSize + len(e.Key)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, 0xa2, 0x61, 'e')
+	b = appendHead(b, 4, uint64(len(n.Entries)))
 	prev := ""
 	for _, e := range n.Entries {
 		p := CommonPrefixLen(prev, e.Key)
-		w.E = append(w.E, wireEntry{P: int64(p), K: []byte(e.Key[p:]), V: e.Value, T: e.Right})
+		b = append(b, 0xa4, 0x61, 'k')
+		b = appendHead(b, 2, uint64(len(e.Key)-p))
+		b = append(b, e.Key[p:]...)
+		b = append(b, 0x61, 'p')
+		b = appendHead(b, 0, uint64(p))
+		b = append(b, 0x61, 't')
+		b = appendLink(b, e.Right)
+		b = append(b, 0x61, 'v')
+		b = appendLink(b, e.Value)
 		prev = e.Key
 	}
-	return dagcbor.Marshal(w)
+	b = append(b, 0x61, 'l')
+	return appendLink(b, n.Left), nil
+}
+
+// linkSize is the encoded size of a link: tag 42, a 37-byte string head,
+// the multibase prefix and the CID.
+const linkSize = 4 + 1 + cid.Size
+
+// appendHead appends a CBOR head of the major type in its shortest form.
+func appendHead(b []byte, major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return append(b, m|byte(n))
+	case n <= 0xff:
+		return append(b, m|24, byte(n))
+	case n <= 0xffff:
+		return append(b, m|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(b, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// appendLink appends a CID as DAG-CBOR's tag 42, or null for the zero CID.
+func appendLink(b []byte, c cid.CID) []byte {
+	if !c.Defined() {
+		return append(b, 0xf6)
+	}
+	b = append(b, 0xd8, cid.TagLink, 0x58, 1+cid.Size, 0x00)
+	return c.AppendBinary(b)
 }
 
 // DecodeNode parses node bytes strictly: they must be canonical DAG-CBOR of
