@@ -122,3 +122,30 @@ func TestOAuthNetworkPermissionSet(t *testing.T) {
 		t.Fatalf("%d TXT lookups: failures are not cached", n)
 	}
 }
+
+// TestOAuthNetworkSetLimit: a PAR naming more permission sets from the
+// network than one request may resolve is invalid_scope before any
+// lookup.
+func TestOAuthNetworkSetLimit(t *testing.T) {
+	e := oauthEnv(t)
+	auth := newLexiconAuthority(t, "com.example.blog.authWrite")
+	e.srv.resolver.LookupTXT = auth.lookupFn
+	scope := "atproto"
+	for i := range 4 {
+		scope += fmt.Sprintf(" include:com.example.blog.set%d", i)
+	}
+	// Four are looked up (and are not there).
+	r := newDPoPClient(e, scope).par(url.Values{"scope": {scope}})
+	if r.Status != 400 || strings.Contains(string(r.Body), "at most") || auth.txts.Load() == 0 {
+		t.Fatalf("four sets: %d %s", r.Status, r.Body)
+	}
+	looked := auth.txts.Load()
+	scope += " include:com.example.blog.set4"
+	r = newDPoPClient(e, scope).par(url.Values{"scope": {scope}})
+	if r.Status != 400 || r.errName(t) != "invalid_scope" || !strings.Contains(string(r.Body), "at most 4") {
+		t.Fatalf("five sets: %d %s", r.Status, r.Body)
+	}
+	if n := auth.txts.Load(); n != looked {
+		t.Fatalf("%d TXT lookups for a refused scope", n-looked)
+	}
+}

@@ -28,7 +28,9 @@
 //   - sets.go: permission sets beyond the embedded lexicons, resolved at
 //     PAR over the network (DNS TXT _lexicon.<authority>, the DID
 //     document, the com.atproto.lexicon.schema record at its PDS) and
-//     cached in memory; one that does not resolve is an invalid_scope.
+//     cached in memory (not when the PAR gave up first); one that does not
+//     resolve is an invalid_scope, and so is a scope naming more than
+//     maxNetworkSets of them.
 //     Requests and grants keep the scope expanded (Permissions.Expanded),
 //     so the resource server resolves nothing and a grant keeps what was
 //     approved.
