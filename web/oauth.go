@@ -30,9 +30,10 @@ type OAuth interface {
 	Refuse(ctx context.Context, id, code, desc string) (string, error)
 	// DeviceAccounts lists the accounts that signed in on the browser
 	// with the device cookie device; RememberDevice adds one after its
-	// password.
+	// password, moving the accounts of the browser's previous cookie from
+	// ("" if none) to its new one, device, and forgetting from.
 	DeviceAccounts(device string) []DeviceAccount
-	RememberDevice(ctx context.Context, device, did string) error
+	RememberDevice(ctx context.Context, from, device, did string) error
 	// Grants lists the apps connected to did; RevokeGrant ends one.
 	Grants(did string) ([]ConnectedApp, error)
 	RevokeGrant(ctx context.Context, did, id string) error

@@ -13,7 +13,8 @@
 //     coming back ends its grant) and revocation, which ends the whole
 //     grant whichever token it names.
 //   - device.go: the accounts that signed in on each browser (by the
-//     hash of its device cookie), for the sign-in page's account chooser;
+//     hash of its device cookie, which each password sign-in replaces),
+//     for the sign-in page's account chooser;
 //     prompt (none, login, consent, select_account) is kept from PAR for
 //     the page, and Refuse answers login_required or consent_required.
 //   - dpop.go: DPoP proofs (ES256 only; typ, jwk, htm, htu against the
