@@ -151,6 +151,10 @@ func (p *Pages) authorizePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch {
 	case req.Prompt == "none": // never a page: the code or an error
+		// Several accounts and no hint: login_required, as the
+		// reference PDS answers (OIDC Core §3.1.2.6 would allow
+		// account_selection_required, which it keeps for several
+		// sessions matching the hint: impossible here, one per DID).
 		a := hinted
 		if a == nil && req.LoginHint == "" && len(accts) == 1 {
 			a = &accts[0]

@@ -233,6 +233,11 @@ func TestOAuthAccountChooser(t *testing.T) {
 	c.approve(b, link, c.bob)
 	_, _, body = c.request(b, "", "")
 	must(t, "two accounts", body, "@alice.pds.test", "@bob.pds.test")
+	// prompt=none cannot choose between them: login_required, as the
+	// reference PDS answers.
+	if _, res, _ := c.request(b, "none", ""); res.StatusCode != http.StatusSeeOther || c.fo.refused != "login_required" {
+		t.Fatalf("prompt=none, two accounts: %d %q", res.StatusCode, c.fo.refused)
+	}
 
 	// login_hint picks the account; select_account shows the chooser
 	// anyway; a hint naming nobody here is the sign-in form, filled.
