@@ -80,8 +80,8 @@ func (o oauthPages) DeviceAccounts(device string) []web.DeviceAccount {
 	return out
 }
 
-func (o oauthPages) RememberDevice(ctx context.Context, device, did string) error {
-	return o.s.RememberDevice(ctx, device, did)
+func (o oauthPages) RememberDevice(ctx context.Context, from, device, did string) error {
+	return o.s.RememberDevice(ctx, from, device, did)
 }
 
 func (o oauthPages) Grants(did string) ([]web.ConnectedApp, error) {

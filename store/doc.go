@@ -54,8 +54,9 @@
 //	oauthpkce/<sha256(cc)>    unix seconds (8 bytes): a code_challenge seen, refused if reused
 //	oauthremember/<did>‖0x00‖<client_id> scope an account approved and asked to remember
 //	oauthspent/<sha256(rt)>   grant id: a rotated refresh token, kept while its grant lives so
-//	                          that a replay ends the grant
-//	oauthspentof/<id>‖0x00‖<sha256(rt)> empty: the spent refresh tokens of a grant
+//	                          that a replay ends the grant (the newest MaxSpentRefresh of each)
+//	oauthspentof/<id>‖0x00‖<sha256(rt)> sequence (8 bytes; empty in older files): the spent
+//	                          refresh tokens of a grant, oldest forgotten first
 //	oauthdevice/<sha256(device)>‖0x00‖<did> unix nanoseconds (8 bytes): when the account last
 //	                          signed in on that browser (the sign-in page's account chooser)
 //	plc/<did>‖0x00‖<n>        the local PLC directory of a trial (package identity/plc/plclocal):

@@ -2,9 +2,11 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -20,9 +22,15 @@ var (
 	bucketOAuthPKCE     = []byte("oauthpkce")     // sha256(code_challenge) → unix seconds of expiry
 	bucketOAuthConsent  = []byte("oauthremember") // did ‖ 0x00 ‖ client_id → remembered scope
 	bucketOAuthSpent    = []byte("oauthspent")    // sha256(spent refresh token) → grant id
-	bucketOAuthSpentOf  = []byte("oauthspentof")  // grant id ‖ 0x00 ‖ sha256(spent refresh token) → empty
+	bucketOAuthSpentOf  = []byte("oauthspentof")  // grant id ‖ 0x00 ‖ sha256(spent refresh token) → sequence (uint64; empty before it was kept)
 	bucketOAuthDevice   = []byte("oauthdevice")   // sha256(device id) ‖ 0x00 ‖ did → unix seconds of the sign-in
 )
+
+// MaxSpentRefresh is how many spent refresh tokens a grant remembers: a
+// grant refreshed all day for months would otherwise keep thousands. A
+// replay of an older one is then no longer recognised as a replay: it is
+// refused as an unknown token, and the grant lives on.
+const MaxSpentRefresh = 64
 
 func oauthBuckets() [][]byte {
 	return [][]byte{bucketOAuthRequests, bucketOAuthCodes, bucketOAuthGrants, bucketOAuthRefresh,
@@ -137,18 +145,16 @@ func (tx *Tx) OAuthGrant(id string) (*OAuthGrant, error) {
 
 // PutOAuthGrant stores g, moving its refresh-token index from old (the
 // previous refresh key, "" for a new grant) to g.Refresh. The old key is
-// kept as spent until the grant ends, so that its replay is recognised
-// (OAuthGrantBySpent) and can end the grant.
+// kept as spent, so that its replay is recognised (OAuthGrantBySpent) and
+// can end the grant: until the grant ends, or MaxSpentRefresh newer ones
+// push it out.
 func (tx *Tx) PutOAuthGrant(g *OAuthGrant, old string) error {
 	rb := tx.bucket(bucketOAuthRefresh)
 	if old != "" {
 		if err := rb.Delete([]byte(old)); err != nil {
 			return err
 		}
-		if err := tx.bucket(bucketOAuthSpent).Put([]byte(old), []byte(g.ID)); err != nil {
-			return err
-		}
-		if err := tx.bucket(bucketOAuthSpentOf).Put(grantOfKey(g.ID, old), nil); err != nil {
+		if err := tx.spendRefresh(g.ID, old); err != nil {
 			return err
 		}
 	}
@@ -159,6 +165,52 @@ func (tx *Tx) PutOAuthGrant(g *OAuthGrant, old string) error {
 		return err
 	}
 	return putJSON(tx.bucket(bucketOAuthGrants), []byte(g.ID), g)
+}
+
+// spendRefresh records key as a spent refresh token of grant, and forgets
+// the oldest beyond MaxSpentRefresh. The index value orders them; an
+// entry without one predates the order and goes first.
+func (tx *Tx) spendRefresh(grant, key string) error {
+	of := tx.bucket(bucketOAuthSpentOf)
+	seq, err := of.NextSequence()
+	if err != nil {
+		return err
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], seq)
+	if err := tx.bucket(bucketOAuthSpent).Put([]byte(key), []byte(grant)); err != nil {
+		return err
+	}
+	if err := of.Put(grantOfKey(grant, key), v[:]); err != nil {
+		return err
+	}
+	type spent struct {
+		k   []byte
+		seq uint64
+	}
+	var all []spent
+	prefix := grantOfKey(grant, "")
+	c := of.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		s := spent{k: bytes.Clone(k)}
+		if len(v) == 8 {
+			s.seq = binary.BigEndian.Uint64(v)
+		}
+		all = append(all, s)
+	}
+	if len(all) <= MaxSpentRefresh {
+		return nil
+	}
+	slices.SortFunc(all, func(a, b spent) int { return cmp.Compare(a.seq, b.seq) })
+	for _, s := range all[:len(all)-MaxSpentRefresh] {
+		if err := tx.bucket(bucketOAuthSpent).Delete(s.k[len(prefix):]); err != nil {
+			return err
+		}
+		if err := of.Delete(s.k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // OAuthGrantByRefresh finds the grant whose live refresh token has key.

@@ -30,9 +30,10 @@ type OAuth interface {
 	Refuse(ctx context.Context, id, code, desc string) (string, error)
 	// DeviceAccounts lists the accounts that signed in on the browser
 	// with the device cookie device; RememberDevice adds one after its
-	// password.
+	// password, moving the accounts of the browser's previous cookie from
+	// ("" if none) to its new one, device, and forgetting from.
 	DeviceAccounts(device string) []DeviceAccount
-	RememberDevice(ctx context.Context, device, did string) error
+	RememberDevice(ctx context.Context, from, device, did string) error
 	// Grants lists the apps connected to did; RevokeGrant ends one.
 	Grants(did string) ([]ConnectedApp, error)
 	RevokeGrant(ctx context.Context, did, id string) error
@@ -150,6 +151,10 @@ func (p *Pages) authorizePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch {
 	case req.Prompt == "none": // never a page: the code or an error
+		// Several accounts and no hint: login_required, as the
+		// reference PDS answers (OIDC Core §3.1.2.6 would allow
+		// account_selection_required, which it keeps for several
+		// sessions matching the hint: impossible here, one per DID).
 		a := hinted
 		if a == nil && req.LoginHint == "" && len(accts) == 1 {
 			a = &accts[0]

@@ -9,10 +9,10 @@ import (
 	"github.com/hearth-pds/hearth/identity/clientip"
 )
 
-// The account chooser of the OAuth sign-in page. Each browser that signs
-// in to an app gets a long-lived random device cookie, and the
-// authorization server remembers which accounts signed in with it, and
-// when. The chooser shows only those (and the account signed in to this
+// The account chooser of the OAuth sign-in page. Each password sign-in
+// to an app gives the browser a new long-lived random device cookie, and
+// the authorization server remembers which accounts signed in with it
+// (and its previous ones), and when. The chooser shows only those (and the account signed in to this
 // browser's pages, if any): never a list of the server's accounts. An
 // account whose password is older than DeviceSessionTTL, or older than
 // the request when the app asked prompt=login, needs its password again.
@@ -88,21 +88,27 @@ func findAccount(accts []deviceAccount, id string) *deviceAccount {
 }
 
 // rememberDevice records that did just signed in with its password on
-// this browser, giving it a device cookie if it has none.
+// this browser, under a new device cookie: the browser's accounts move
+// to it from the cookie it brought. Never reusing the value brought is
+// what makes a cookie planted by someone else (a sibling subdomain, an
+// http:// answer on the way) useless: without this, whoever knows it
+// could pick the account from the chooser for DeviceSessionTTL.
 func (p *Pages) rememberDevice(w http.ResponseWriter, r *http.Request, did string) error {
 	o := p.oauth()
 	if o == nil {
 		return nil
 	}
-	id := deviceID(r)
-	if id == "" {
-		id = token() + token()
+	id := token() + token()
+	if err := o.RememberDevice(r.Context(), deviceID(r), id, did); err != nil {
+		return err
 	}
 	// Lax, unlike the page session: the app sends the browser here with a
 	// cross-site navigation, and the chooser must see the cookie then.
+	// No __Host- prefix: it requires Path=/, and this cookie is for the
+	// sign-in page only (and it would need Secure, which http dev lacks).
 	http.SetCookie(w, &http.Cookie{
 		Name: deviceCookie, Value: id, Path: "/oauth/authorize", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: clientip.Secure(r), MaxAge: int(deviceCookieTTL.Seconds()),
 	})
-	return o.RememberDevice(r.Context(), id, did)
+	return nil
 }

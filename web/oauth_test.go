@@ -62,7 +62,11 @@ func (f *fakeOAuth) Refuse(_ context.Context, id, code, desc string) (string, er
 	return "https://app.example/cb?error=" + code, nil
 }
 func (f *fakeOAuth) DeviceAccounts(device string) []DeviceAccount { return f.devices[device] }
-func (f *fakeOAuth) RememberDevice(_ context.Context, device, did string) error {
+func (f *fakeOAuth) RememberDevice(_ context.Context, from, device, did string) error {
+	if from != device {
+		f.devices[device] = append(f.devices[device], f.devices[from]...)
+		delete(f.devices, from)
+	}
 	as := slices.DeleteFunc(f.devices[device], func(a DeviceAccount) bool { return a.DID == did })
 	f.devices[device] = append(as, DeviceAccount{DID: did, SignedIn: f.now()})
 	return nil
@@ -229,6 +233,11 @@ func TestOAuthAccountChooser(t *testing.T) {
 	c.approve(b, link, c.bob)
 	_, _, body = c.request(b, "", "")
 	must(t, "two accounts", body, "@alice.pds.test", "@bob.pds.test")
+	// prompt=none cannot choose between them: login_required, as the
+	// reference PDS answers.
+	if _, res, _ := c.request(b, "none", ""); res.StatusCode != http.StatusSeeOther || c.fo.refused != "login_required" {
+		t.Fatalf("prompt=none, two accounts: %d %q", res.StatusCode, c.fo.refused)
+	}
 
 	// login_hint picks the account; select_account shows the chooser
 	// anyway; a hint naming nobody here is the sign-in form, filled.
@@ -283,5 +292,39 @@ func TestOAuthAccountChooser(t *testing.T) {
 	_, res, _ = c.request(other, "none", "alice.pds.test")
 	if res.StatusCode != http.StatusSeeOther || c.fo.refused != "login_required" {
 		t.Fatalf("prompt=none, anonymous: %d %q", res.StatusCode, c.fo.refused)
+	}
+}
+
+// TestOAuthDeviceCookieFixation: a device cookie planted in the browser
+// before the sign-in (by a sibling subdomain, or an http:// answer) is
+// replaced by the sign-in, so whoever planted it cannot pick the account.
+func TestOAuthDeviceCookieFixation(t *testing.T) {
+	c := newChooserEnv(t)
+	const planted = "planted-by-someone-else-0123456789abcdef"
+	plant := func(b *browser) {
+		u, _ := url.Parse(b.url + "/oauth/authorize")
+		b.c.Jar.SetCookies(u, []*http.Cookie{{Name: deviceCookie, Value: planted, Path: "/oauth/authorize"}})
+	}
+	plant(c.b)
+	link, _, _ := c.request(c.b, "", "")
+	must(t, "consent", c.signIn(c.b, link, "alice.pds.test"), "@alice.pds.test")
+	u, _ := url.Parse(c.b.url + "/oauth/authorize")
+	for _, ck := range c.b.c.Jar.Cookies(u) {
+		if ck.Name == deviceCookie && ck.Value == planted {
+			t.Fatal("the sign-in kept the planted device cookie")
+		}
+	}
+	// The browser still has alice to pick.
+	_, _, body := c.request(c.b, "", "")
+	must(t, "own chooser", body, "Choose an account", "@alice.pds.test")
+
+	attacker := c.browser(New(oauthBackend{c.pages.b.(*fakeBackend), c.fo}, nil))
+	plant(attacker)
+	link, _, body = c.request(attacker, "", "")
+	if strings.Contains(body, "alice.pds.test") {
+		t.Fatalf("the planted cookie shows alice:\n%s", body)
+	}
+	if res := c.approve(attacker, link, c.did); res.StatusCode == http.StatusSeeOther {
+		t.Fatal("the planted cookie approved for alice")
 	}
 }

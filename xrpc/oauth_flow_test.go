@@ -291,7 +291,8 @@ func TestOAuthNonceOnSuccess(t *testing.T) {
 
 // TestOAuthPromptAndDevices: prompt is checked at PAR and reaches the
 // page; Refuse answers the app with the error code, its state and iss;
-// a browser remembers its most recent accounts, at most ten.
+// a browser remembers its most recent accounts, at most ten, and takes
+// them along to its next device cookie.
 func TestOAuthPromptAndDevices(t *testing.T) {
 	e := oauthEnv(t)
 	c := newDPoPClient(e, likeOnly)
@@ -318,7 +319,7 @@ func TestOAuthPromptAndDevices(t *testing.T) {
 
 	const device = "a-device-cookie-value-of-some-length-0123"
 	for i := range 12 {
-		if err := o.RememberDevice(t.Context(), device, fmt.Sprintf("did:plc:%024d", i)); err != nil {
+		if err := o.RememberDevice(t.Context(), device, device, fmt.Sprintf("did:plc:%024d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -328,5 +329,17 @@ func TestOAuthPromptAndDevices(t *testing.T) {
 	}
 	if len(o.DeviceAccounts("another-device-cookie-value-0000000000")) != 0 || len(o.DeviceAccounts("")) != 0 {
 		t.Fatal("another browser sees this one's accounts")
+	}
+	// The next sign-in gives the browser a new cookie: its accounts move
+	// to it, and the old value names nothing any more.
+	const next = "the-next-device-cookie-value-of-the-browser"
+	if err := o.RememberDevice(t.Context(), device, next, "did:plc:new"); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.DeviceAccounts(device); len(got) != 0 {
+		t.Fatalf("the old cookie still names %v", got)
+	}
+	if got = o.DeviceAccounts(next); len(got) != 10 || got[0].DID != "did:plc:new" || got[1].DID != fmt.Sprintf("did:plc:%024d", 11) {
+		t.Fatalf("moved device accounts: %v", got)
 	}
 }

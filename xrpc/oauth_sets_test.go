@@ -122,3 +122,71 @@ func TestOAuthNetworkPermissionSet(t *testing.T) {
 		t.Fatalf("%d TXT lookups: failures are not cached", n)
 	}
 }
+
+// TestOAuthNetworkSetLimit: a PAR naming more permission sets from the
+// network than one request may resolve is invalid_scope before any
+// lookup.
+func TestOAuthNetworkSetLimit(t *testing.T) {
+	e := oauthEnv(t)
+	auth := newLexiconAuthority(t, "com.example.blog.authWrite")
+	e.srv.resolver.LookupTXT = auth.lookupFn
+	scope := "atproto"
+	for i := range 4 {
+		scope += fmt.Sprintf(" include:com.example.blog.set%d", i)
+	}
+	// Four are looked up (and are not there).
+	r := newDPoPClient(e, scope).par(url.Values{"scope": {scope}})
+	if r.Status != 400 || strings.Contains(string(r.Body), "at most") || auth.txts.Load() == 0 {
+		t.Fatalf("four sets: %d %s", r.Status, r.Body)
+	}
+	looked := auth.txts.Load()
+	scope += " include:com.example.blog.set4"
+	r = newDPoPClient(e, scope).par(url.Values{"scope": {scope}})
+	if r.Status != 400 || r.errName(t) != "invalid_scope" || !strings.Contains(string(r.Body), "at most 4") {
+		t.Fatalf("five sets: %d %s", r.Status, r.Body)
+	}
+	if n := auth.txts.Load(); n != looked {
+		t.Fatalf("%d TXT lookups for a refused scope", n-looked)
+	}
+}
+
+// TestOAuthRememberedConsentFollowsSet: a remembered consent covers what
+// a permission set granted when it was approved; once the set is
+// republished with more in it, the same scope asks again.
+func TestOAuthRememberedConsentFollowsSet(t *testing.T) {
+	e := oauthEnv(t)
+	const set = "com.example.blog.authWrite"
+	auth := newLexiconAuthority(t, set)
+	auth.schema.Store(blogSet)
+	e.srv.resolver.LookupTXT = auth.lookupFn
+	acct := e.createAccount("blogger")
+	const scope = "atproto include:" + set
+	c := newDPoPClient(e, scope)
+	o := e.srv.OAuth()
+	pending := func() string {
+		t.Helper()
+		r := c.par(url.Values{"scope": {scope}})
+		if r.Status != 201 {
+			t.Fatalf("par: %d %s", r.Status, r.Body)
+		}
+		p, err := o.Pending(t.Context(), c.clientID, r.json(t)["request_uri"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.ID
+	}
+	if _, err := o.Approve(t.Context(), pending(), acct.DID, true); err != nil {
+		t.Fatal(err)
+	}
+	if !o.Remembered(pending(), acct.DID) {
+		t.Fatal("the same set, unchanged: the consent is not remembered")
+	}
+	// The set now grants comments too; the cache has aged out.
+	auth.schema.Store(strings.Replace(blogSet, `"collection":["com.example.blog.post"]`,
+		`"collection":["com.example.blog.post","com.example.blog.comment"]`, 1))
+	e.srv.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	t.Cleanup(func() { e.srv.now = time.Now })
+	if o.Remembered(pending(), acct.DID) {
+		t.Fatal("a republished set with more permissions was approved silently")
+	}
+}

@@ -70,7 +70,9 @@ func (s *Server) request(id string) (*store.OAuthRequest, error) {
 }
 
 // Remembered reports whether did asked to remember its consent to this
-// request's client for (at least) this request's scope.
+// request's client for (at least) what this request grants. Both sides
+// are the expanded scope, so a permission set republished with more in it
+// asks again.
 func (s *Server) Remembered(id, did string) bool {
 	req, err := s.request(id)
 	if err != nil {
@@ -82,12 +84,21 @@ func (s *Server) Remembered(id, did string) bool {
 		return false
 	}
 	have := strings.Fields(kept)
-	for _, sc := range strings.Fields(req.Scope) {
+	for _, sc := range strings.Fields(granted(req)) {
 		if !contains(have, sc) {
 			return false
 		}
 	}
 	return true
+}
+
+// granted is what req grants, each permission set replaced by what it
+// granted at PAR: the scope a remembered consent is kept for.
+func granted(req *store.OAuthRequest) string {
+	if req.Expanded != "" {
+		return req.Expanded
+	}
+	return req.Scope
 }
 
 func contains(l []string, v string) bool {
@@ -114,7 +125,7 @@ func (s *Server) Approve(ctx context.Context, id, did string, remember bool) (st
 		}
 		req.DID, req.CodeHash, req.CodeExpiresAt = did, secretKey(code), s.d.Now().Add(CodeTTL)
 		if remember {
-			if err := tx.RememberOAuthConsent(did, req.ClientID, req.Scope); err != nil {
+			if err := tx.RememberOAuthConsent(did, req.ClientID, granted(req)); err != nil {
 				return err
 			}
 		}

@@ -46,11 +46,27 @@ func (s *Server) DeviceAccounts(device string) []DeviceAccount {
 	return out
 }
 
-// RememberDevice records that did signed in with its password on device
-// now. A browser keeps at most maxDeviceAccounts; the oldest goes.
-func (s *Server) RememberDevice(ctx context.Context, device, did string) error {
+// RememberDevice records that did signed in with its password now on the
+// browser that brought the device cookie from ("" if none) and is given
+// the new one device. The accounts remembered under from move to device
+// and from is forgotten: each password sign-in changes the cookie, so a
+// value planted in the browser beforehand (a sibling domain, plain HTTP)
+// is worthless after it. A browser keeps at most maxDeviceAccounts; the
+// oldest goes.
+func (s *Server) RememberDevice(ctx context.Context, from, device, did string) error {
 	key := secretKey(device)
 	return s.d.DB.Update(ctx, func(tx *store.Tx) error {
+		if from != "" && from != device {
+			old := secretKey(from)
+			for _, a := range tx.OAuthDeviceAccounts(old) {
+				if err := tx.PutOAuthDeviceAccount(key, a.DID, a.SignedIn); err != nil {
+					return err
+				}
+				if err := tx.DeleteOAuthDeviceAccount(old, a.DID); err != nil {
+					return err
+				}
+			}
+		}
 		if err := tx.PutOAuthDeviceAccount(key, did, s.d.Now()); err != nil {
 			return err
 		}

@@ -13,7 +13,8 @@
 //     coming back ends its grant) and revocation, which ends the whole
 //     grant whichever token it names.
 //   - device.go: the accounts that signed in on each browser (by the
-//     hash of its device cookie), for the sign-in page's account chooser;
+//     hash of its device cookie, which each password sign-in replaces),
+//     for the sign-in page's account chooser;
 //     prompt (none, login, consent, select_account) is kept from PAR for
 //     the page, and Refuse answers login_required or consent_required.
 //   - dpop.go: DPoP proofs (ES256 only; typ, jwk, htm, htu against the
@@ -28,7 +29,9 @@
 //   - sets.go: permission sets beyond the embedded lexicons, resolved at
 //     PAR over the network (DNS TXT _lexicon.<authority>, the DID
 //     document, the com.atproto.lexicon.schema record at its PDS) and
-//     cached in memory; one that does not resolve is an invalid_scope.
+//     cached in memory (not when the PAR gave up first); one that does not
+//     resolve is an invalid_scope, and so is a scope naming more than
+//     maxNetworkSets of them.
 //     Requests and grants keep the scope expanded (Permissions.Expanded),
 //     so the resource server resolves nothing and a grant keeps what was
 //     approved.

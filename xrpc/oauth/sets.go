@@ -37,6 +37,8 @@ const (
 	setFailTTL     = 5 * time.Minute
 	maxCachedSets  = 1000
 	maxSetDocument = 64 << 10
+	// maxNetworkSets bounds the network work one anonymous PAR can cause.
+	maxNetworkSets = 4
 	schemaNSID     = "com.atproto.lexicon.schema"
 )
 
@@ -70,6 +72,11 @@ func (ps *publishedSets) get(ctx context.Context, nsid string) (*lexicon.Def, er
 		return c.def, c.err
 	}
 	def, err := ps.resolve(ctx, nsid)
+	if ctx.Err() != nil {
+		// The caller gave up (a PAR cancelled): that says nothing of
+		// the set, so the next request asks again.
+		return def, err
+	}
 	c = cachedSet{def: def, err: err, exp: now.Add(setTTL)}
 	if err != nil {
 		c.exp = now.Add(setFailTTL)
@@ -193,7 +200,7 @@ func includes(scope string) []string {
 // embedded lexicons first, then the network. A set that resolves in
 // neither is an invalid_scope.
 func (s *Server) scopeSets(ctx context.Context, scope string) (SetResolver, error) {
-	found := map[string]*lexicon.Def{}
+	var remote []string
 	for _, n := range includes(scope) {
 		if !validNSID(n) {
 			return nil, oerr(http.StatusBadRequest, "invalid_scope", "%q is not a permission set's NSID", n)
@@ -206,6 +213,14 @@ func (s *Server) scopeSets(ctx context.Context, scope string) (SetResolver, erro
 		if s.sets == nil {
 			return nil, oerr(http.StatusBadRequest, "invalid_scope", "the permission set %s is unknown here", n)
 		}
+		remote = append(remote, n)
+	}
+	if len(remote) > maxNetworkSets {
+		return nil, oerr(http.StatusBadRequest, "invalid_scope",
+			"the scope names %d permission sets published elsewhere; at most %d may be asked for at once", len(remote), maxNetworkSets)
+	}
+	found := map[string]*lexicon.Def{}
+	for _, n := range remote {
 		def, err := s.sets.get(ctx, n)
 		if err != nil {
 			s.d.Log.Info("oauth permission set not resolved", "nsid", n, "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearth-pds/hearth/identity/resolve"
 	"github.com/hearth-pds/hearth/xrpc/lexicon"
@@ -83,4 +84,32 @@ func FuzzParsePermissionSetRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSetCancelledNotCached: a resolution cut short by its caller is not
+// cached as the set's failure; one that fails on its own is.
+func TestSetCancelledNotCached(t *testing.T) {
+	lookups := 0
+	ps := &publishedSets{now: time.Now, cache: map[string]cachedSet{}, dids: &resolve.Resolver{
+		LookupTXT: func(ctx context.Context, name string) ([]string, error) {
+			lookups++
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, errors.New("NXDOMAIN")
+		}}}
+	const nsid = "com.example.blog.authWrite"
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	for i, c := range []struct {
+		ctx  context.Context
+		want int
+	}{{cancelled, 1}, {t.Context(), 2}, {t.Context(), 2}} {
+		if _, err := ps.get(c.ctx, nsid); !errors.Is(err, ErrNoSet) {
+			t.Fatalf("get %d: %v", i, err)
+		}
+		if lookups != c.want {
+			t.Fatalf("get %d: %d lookups, want %d", i, lookups, c.want)
+		}
+	}
 }

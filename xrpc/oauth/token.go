@@ -135,6 +135,9 @@ func (s *Server) refresh(r *http.Request, c *Client, method string, p *proof) (*
 		var err error
 		refusal = nil
 		if g, err = tx.OAuthGrantByRefresh(old); err != nil {
+			// A grant remembers only its newest store.MaxSpentRefresh
+			// spent tokens: an older one replayed lands here as unknown,
+			// an invalid_grant that leaves the grant alone.
 			refusal = invalidGrant("unknown, used or revoked refresh token")
 			if spent, err := tx.OAuthGrantBySpent(old); err == nil {
 				s.d.Log.Warn("oauth refresh token replayed: grant ended", "client", spent.ClientID, "did", spent.DID)
