@@ -1,5 +1,10 @@
 // Command hearth is an AT Protocol Personal Data Server for a home device:
 // one static binary, one bbolt data file.
+//
+// Every request out goes through identity/egress, with one exception: the
+// status page's certificate check (publicTLS, health_tls.go) builds its own
+// client, because it asks Hearth's own HTTPS listener on this machine, an
+// address the egress guard refuses, and its dialer reaches nothing else.
 package main
 
 import (
