@@ -78,6 +78,11 @@ func (a *appliance) publicTLS(ctx context.Context, cfg config, now time.Time) we
 	if cfg.Trial || (cfg.TLS != tlsAuto && cfg.TLS != tlsFiles) {
 		return web.TLSCheck{}
 	}
+	// Not an egress client: the guard refuses loopback, and this is no
+	// request out. Whatever the URL or a redirect names, every connection
+	// goes to the address Hearth's own HTTPS listener is bound to (loopback
+	// for a wildcard one), with no proxy, so the check never leaves the
+	// machine.
 	local := loopbackAddr(cfg.HTTPSListen)
 	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{ServerName: cfg.Hostname, RootCAs: cfg.acmeRoots},

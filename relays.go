@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"os"
 	"time"
 
@@ -28,17 +27,6 @@ func getenv(name string) string {
 		return relaysOff
 	}
 	return v
-}
-
-// durationFlag declares a duration setting read as text, so that loadConfig
-// can word its own error.
-func durationFlag(fs *flag.FlagSet, getenv func(string) string, name, env, def, usage string) *string {
-	v := def
-	if e := getenv(env); e != "" {
-		v = e
-	}
-	fs.Func(name, usage+" (default "+def+") ($"+env+")", func(s string) error { v = s; return nil })
-	return &v
 }
 
 // eventsBehind counts this host's events after seq, up to limit, for the

@@ -35,8 +35,18 @@ func cards(st Status, publicURL string) []Card {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	var out []Card
-	// Reachable.
+	return []Card{
+		reachableCard(st, publicURL, now),
+		identityCard(st.Identity, publicURL),
+		relaysCard(st),
+		emailCard(st.Mail),
+		diskCard(st),
+		backupsCard(st.LastBackup, now),
+	}
+}
+
+// reachableCard says whether apps can reach the server: DNS, then HTTPS.
+func reachableCard(st Status, publicURL string, now time.Time) Card {
 	reach := Card{ID: "reachable", Title: "Reachable"}
 	switch {
 	case st.Trial:
@@ -56,10 +66,12 @@ func cards(st Status, publicURL string) []Card {
 			reach.At = st.TLS.At
 		}
 	}
-	out = append(out, reach)
-	// Identity.
+	return reach
+}
+
+// identityCard says whether the owner's DID document points here.
+func identityCard(ic IdentityCheck, publicURL string) Card {
 	id := Card{ID: "identity", Title: "Identity"}
-	ic := st.Identity
 	switch {
 	case ic.DID == "":
 		id.State, id.Text = Attention, "There is no owner account yet: finish the setup wizard."
@@ -72,8 +84,12 @@ func cards(st Status, publicURL string) []Card {
 	default:
 		id.State, id.Text = Fine, fmt.Sprintf("Your DID document points here, and you hold %s of your own.", plural(ic.RecoveryKeys, "recovery key"))
 	}
-	out = append(out, id)
-	// Relays: another card (template "relays") tells the detail.
+	return id
+}
+
+// relaysCard sums up the relays; another card (template "relays") tells
+// the detail.
+func relaysCard(st Status) Card {
 	rel := Card{ID: "relays-card", Title: "Relays"}
 	failing, unsteady := 0, 0
 	var lastOK time.Time
@@ -102,10 +118,13 @@ func cards(st Status, publicURL string) []Card {
 	default:
 		rel.State, rel.Text, rel.At = Fine, "The relays were asked to crawl this server.", lastOK
 	}
-	out = append(out, rel)
-	// Email.
+	return rel
+}
+
+// emailCard says how account mail goes out.
+func emailCard(m MailStatus) Card {
 	mail := Card{ID: "email", Title: "Email"}
-	switch m := st.Mail; {
+	switch {
 	case m.Configured && m.LastErr != "":
 		mail.State, mail.Text, mail.At = Attention, "The last mail did not go out: check HEARTH_SMTP_URL and the mail server; Hearth keeps retrying.", m.LastErrAt
 	case m.Configured:
@@ -113,8 +132,11 @@ func cards(st Status, publicURL string) []Card {
 	default:
 		mail.State, mail.Text = Fine, "No mail server: sign-in and confirmation codes are shown on the account page instead."
 	}
-	out = append(out, mail)
-	// Disk and data file.
+	return mail
+}
+
+// diskCard says whether the data file's disk has room.
+func diskCard(st Status) Card {
 	disk := Card{ID: "disk", Title: "Disk and data file"}
 	switch {
 	case st.DiskTotal > 0 && st.DiskFree < 200<<20:
@@ -124,19 +146,21 @@ func cards(st Status, publicURL string) []Card {
 	default:
 		disk.State, disk.Text = Fine, fmt.Sprintf("The data file holds %s; %s free on its disk.", humanBytes(st.FileBytes), humanBytes(st.DiskFree))
 	}
-	out = append(out, disk)
-	// Backups.
+	return disk
+}
+
+// backupsCard says whether the last backup is recent enough.
+func backupsCard(last, now time.Time) Card {
 	bk := Card{ID: "backups", Title: "Backups"}
 	switch {
-	case st.LastBackup.IsZero():
+	case last.IsZero():
 		bk.State, bk.Text = Attention, "No backup yet: download one below and keep it on another device."
-	case now.Sub(st.LastBackup) > BackupReminder:
-		bk.State, bk.Text, bk.At = Attention, "The last backup is over a week old: download a new one below.", st.LastBackup
+	case now.Sub(last) > BackupReminder:
+		bk.State, bk.Text, bk.At = Attention, "The last backup is over a week old: download a new one below.", last
 	default:
-		bk.State, bk.Text, bk.At = Fine, "The last backup was downloaded", st.LastBackup
+		bk.State, bk.Text, bk.At = Fine, "The last backup was downloaded", last
 	}
-	out = append(out, bk)
-	return out
+	return bk
 }
 
 // daysWords says a duration in whole days, "less than a day" under one.

@@ -79,6 +79,10 @@ type RelayStatus struct {
 	nextCheck  time.Time
 	lagChecks  int // checks in a row that found the relay too far behind
 	unmended   int // requests sent since the relay last looked healthy
+	// repoAsks is the requests sent for accounts since a check last found
+	// the relay holding every account in step: a host in step says
+	// nothing of its accounts, so they back off apart.
+	repoAsks int
 
 	// Repos is what the relay last said of each hosted account (filled by
 	// Status).

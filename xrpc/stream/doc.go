@@ -21,7 +21,9 @@
 // relay that sees the host active, getRepoStatus about a few hosted
 // accounts in turn. An account the relay lacks past a grace period, does
 // not know, or holds desynchronized or inactive is announced again (#account
-// and #sync) and the relay asked to crawl, each with its own back-off;
-// throttling and takedowns are only reported, since asking does not lift
-// them.
+// and #sync) and the relay asked to crawl, each with its own back-off (the
+// crawl requests' back-off starts over only once every account is found in
+// step); throttling and takedowns are only reported, since asking does not
+// lift them. An answer about another account than the one asked about is
+// refused.
 package stream

@@ -52,10 +52,7 @@ func BenchmarkFirehoseFanout100(b *testing.B) {
 			}
 		}()
 	}
-	for e.srv.Subscribers() < subs {
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
+	waitPositioned(b, e.srv, subs)
 	var lags []time.Duration
 	i := 0
 	for b.Loop() {

@@ -114,7 +114,7 @@ func (c *Crawler) check(ctx context.Context, r string, now time.Time) {
 	if why == "" && !lagging && s.State == StateActive {
 		s.unmended = 0
 	}
-	ask := why != "" && c.mayAsk(s, now)
+	ask := why != "" && c.mayAsk(s, now, s.unmended)
 	if ask {
 		s.unmended++
 		if why == AskLag {
@@ -132,13 +132,13 @@ func (c *Crawler) check(ctx context.Context, r string, now time.Time) {
 }
 
 // mayAsk reports whether a repair request to s is due: past the failure
-// back-off, and past a pause that doubles with each request the relay has
-// not yet answered by looking healthy. c.mu is held.
-func (c *Crawler) mayAsk(s *RelayStatus, now time.Time) bool {
+// back-off, and past a pause that doubles with each of the sent requests
+// the relay has not yet answered by looking healthy. c.mu is held.
+func (c *Crawler) mayAsk(s *RelayStatus, now time.Time, sent int) bool {
 	if now.Before(s.next) {
 		return false
 	}
-	pause := backoff(c.MinInterval, s.unmended+1)
+	pause := backoff(c.MinInterval, sent+1)
 	return s.LastTry.IsZero() || now.Sub(s.LastTry) >= pause
 }
 

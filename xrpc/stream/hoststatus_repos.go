@@ -114,6 +114,11 @@ func (c *Crawler) repoStatus(ctx context.Context, relay, did string) (repoStatus
 	if err := json.Unmarshal(body, &ans); err != nil {
 		return ans, fmt.Errorf("relay's answer is not JSON: %w", err)
 	}
+	if ans.DID != did {
+		// Judging it would mend, or pass as in step, the wrong account.
+		c.Log.Warn("getRepoStatus answered about another account", "relay", relay, "asked", did, "answered", ans.DID)
+		return repoStatusAnswer{}, fmt.Errorf("relay answered about %q, not %s", ans.DID, did)
+	}
 	return ans, nil
 }
 
@@ -183,19 +188,30 @@ func (c *Crawler) checkRepos(ctx context.Context, r string, now time.Time) {
 		c.Log.Info("a relay holds an account out of step: announced it again", "relay", r, "did", h.DID,
 			"state", string(rc.State), "relay_rev", rc.RelayRev, "our_rev", h.Rev, "err", err)
 	}
-	if len(mend) == 0 {
-		return
-	}
 	c.mu.Lock()
 	s := c.state[r]
-	ask := c.mayAsk(s, now)
+	if allInStep(s) {
+		s.repoAsks = 0
+	}
+	ask := len(mend) > 0 && c.mayAsk(s, now, s.repoAsks)
 	if ask {
-		s.unmended++
+		s.repoAsks++
 	}
 	c.mu.Unlock()
 	if ask {
 		c.ask(ctx, r, now, AskRepos)
 	}
+}
+
+// allInStep reports whether the last check of each account hosted found
+// the relay holding it in step. c.mu is held.
+func allInStep(s *RelayStatus) bool {
+	for _, rc := range s.repos {
+		if rc.Checked.IsZero() || rc.CheckErr != "" || rc.State != RepoInStep {
+			return false
+		}
+	}
+	return true
 }
 
 // nextRepos records the accounts hosted now (forgetting those gone) and

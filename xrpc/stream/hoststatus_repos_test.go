@@ -283,3 +283,73 @@ func TestCrawlerAccountsWhenTheRelayGoesAwayAndComesBack(t *testing.T) {
 		t.Fatalf("the relay did not take the announcement: %+v, %d announcements", rc, hosted.syncs())
 	}
 }
+
+// A relay that keeps holding accounts out of step is asked to crawl with a
+// pause that doubles across checks, even though each check finds the host
+// itself active and in step, and some account due for an announcement;
+// once a check finds every account in step, the pause starts over.
+func TestCrawlerBacksOffCrawlRequestsForAccounts(t *testing.T) {
+	relay := &standInRelay{state: StateActive}
+	srv := httptest.NewServer(relay)
+	defer srv.Close()
+	t0 := time.Unix(1_700_000_000, 0)
+	ours := string(syntax.NewTID(t0.Add(-time.Hour), 0))
+	hosted := &hostedSet{}
+	for i := range 8 { // none known to the relay: each is missing
+		hosted.repos = append(hosted.repos, HostedRepo{DID: fmt.Sprintf("did:plc:u%d", i), Rev: ours})
+	}
+	c := repoCrawler(srv.URL, srv.Client(), hosted)
+	c.CheckInterval, c.ReposPerCheck = time.Minute, 1
+	ctx := context.Background()
+	asks := func(from, to int) []int {
+		var at []int
+		for i := from; i <= to; i++ {
+			before := relay.crawled()
+			c.round(ctx, t0.Add(time.Duration(i)*time.Minute))
+			if relay.crawled() > before && i > 0 {
+				at = append(at, i)
+			}
+		}
+		return at
+	}
+	if at, want := asks(0, 40), []int{1, 3, 7, 15, 31}; !slices.Equal(at, want) {
+		t.Fatalf("asked to crawl for accounts at minutes %v, want %v", at, want)
+	}
+	if n := hosted.syncs(); n < 8 {
+		t.Fatalf("%d announcements, want each account announced", n)
+	}
+	for _, h := range hosted.list() {
+		relay.setRepo(h.DID, &repoStatusAnswer{DID: h.DID, Active: true, Rev: ours})
+	}
+	asks(41, 48) // every account checked once more: all in step
+	relay.setRepo("did:plc:u0", nil)
+	if at, want := asks(49, 66), []int{56, 64}; !slices.Equal(at, want) {
+		t.Fatalf("after all were in step, asked at minutes %v, want %v", at, want)
+	}
+}
+
+// A getRepoStatus answer about another account than the one asked about
+// is no answer: it is neither judged nor acted on.
+func TestCrawlerRefusesAnAnswerAboutAnotherAccount(t *testing.T) {
+	tests := []struct{ name, did string }{
+		{"another account", "did:plc:bob"},
+		{"no account", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			relay := &standInRelay{state: StateActive}
+			srv := httptest.NewServer(relay)
+			defer srv.Close()
+			t0 := time.Unix(1_700_000_000, 0)
+			ours := string(syntax.NewTID(t0.Add(-time.Hour), 0))
+			relay.setRepo(alice, &repoStatusAnswer{DID: tt.did, Status: "desynchronized", Rev: string(syntax.NewTID(t0.Add(-2*time.Hour), 0))})
+			hosted := &hostedSet{repos: []HostedRepo{{DID: alice, Handle: "alice.example.com", Rev: ours}}}
+			c := repoCrawler(srv.URL, srv.Client(), hosted)
+			c.round(context.Background(), t0)
+			rc := c.Status()[0].Repos[0]
+			if rc.CheckErr == "" || rc.State != RepoInStep || rc.RelayRev != "" || hosted.syncs() != 0 {
+				t.Fatalf("an answer about %q taken for %s: %+v, %d announcements", tt.did, alice, rc, hosted.syncs())
+			}
+		})
+	}
+}

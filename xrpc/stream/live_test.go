@@ -20,11 +20,22 @@ func (e *env) liveSubscribers(n int) []*websocket.Conn {
 	for i := range conns {
 		conns[i] = e.dial("")
 	}
-	for e.srv.Subscribers() < n {
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
+	waitPositioned(e.t, e.srv, n)
 	return conns
+}
+
+// waitPositioned waits until srv has fixed the head for n subscribers: a
+// subscriber counts as connected before it reads the head, but has a
+// position (Lags) only after.
+func waitPositioned(t testing.TB, srv *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.Lags()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d subscribers positioned at the head after 10s", len(srv.Lags()), n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 func readRaw(t *testing.T, c *websocket.Conn) []byte {
