@@ -3,10 +3,10 @@ package xrpc
 import (
 	"bufio"
 	"errors"
-	"github.com/hearth-pds/hearth/identity/account"
 	"net/http"
 	"strings"
 
+	"github.com/hearth-pds/hearth/identity/account"
 	"github.com/hearth-pds/hearth/repo"
 	"github.com/hearth-pds/hearth/repo/cid"
 	"github.com/hearth-pds/hearth/repo/syntax"
