@@ -126,7 +126,7 @@ func TestLiveOnlyWithoutCursor(t *testing.T) {
 	e := newStreamEnv(t, Options{})
 	e.identity("old.test")
 	c := e.dial("")
-	time.Sleep(50 * time.Millisecond) // let the subscriber reach the head
+	waitPositioned(t, e.srv, 1) // the subscriber has reached the head
 	seq := e.identity("new.test")
 	m := next(t, c)
 	if m.t != "#identity" || m.body["seq"] != seq || m.body["handle"] != "new.test" {
@@ -213,7 +213,7 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	time.Sleep(50 * time.Millisecond)
+	waitPositioned(t, e.srv, 1)
 	handle := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + ".test"
 	for batch := 0; batch < 60 && e.srv.Subscribers() > 0; batch++ {
 		e.db.Update(context.Background(), func(tx *store.Tx) error {
@@ -237,9 +237,11 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 func TestLaggingConsumerGetsConsumerTooSlow(t *testing.T) {
 	e := newStreamEnv(t, Options{MaxLag: 10})
 	c := e.dial("")
-	time.Sleep(50 * time.Millisecond)
-	// Append a burst in one transaction, far beyond MaxLag, before the
-	// subscriber can read any of it.
+	waitPositioned(t, e.srv, 1)
+	// Append a burst in one transaction, far beyond MaxLag. Its frames
+	// reach the ring one by one as the commit's callbacks run, so the
+	// subscriber may send the first few before it sees how far behind it
+	// is: it must be cut off well before the end of the burst.
 	e.db.Update(context.Background(), func(tx *store.Tx) error {
 		for i := 0; i < 100; i++ {
 			if err := e.emit.Identity(tx, "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", fmt.Sprintf("h%d.test", i)); err != nil {
@@ -248,9 +250,17 @@ func TestLaggingConsumerGetsConsumerTooSlow(t *testing.T) {
 		}
 		return nil
 	})
-	m := next(t, c)
-	if m.op != -1 || m.body["error"] != "ConsumerTooSlow" {
-		t.Fatalf("got %+v, want ConsumerTooSlow", m)
+	for sent := 0; ; sent++ {
+		m := next(t, c)
+		if m.op == -1 {
+			if m.body["error"] != "ConsumerTooSlow" {
+				t.Fatalf("got %+v, want ConsumerTooSlow", m)
+			}
+			return
+		}
+		if sent > 10 {
+			t.Fatalf("%d frames sent to a consumer 100 behind with MaxLag 10", sent+1)
+		}
 	}
 }
 
@@ -261,10 +271,7 @@ func TestManySubscribers(t *testing.T) {
 	for i := range conns {
 		conns[i] = e.dial("")
 	}
-	for e.srv.Subscribers() < n {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
+	waitPositioned(t, e.srv, n)
 	var seqs []int64
 	for i := 0; i < 20; i++ {
 		seqs = append(seqs, e.identity(fmt.Sprintf("m%d.test", i)))
@@ -310,7 +317,7 @@ func TestBadCursorIsRefused(t *testing.T) {
 func TestShutdownClosesSubscribers(t *testing.T) {
 	e := newStreamEnv(t, Options{})
 	c := e.dial("")
-	time.Sleep(50 * time.Millisecond)
+	waitPositioned(t, e.srv, 1)
 	e.srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
