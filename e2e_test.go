@@ -67,10 +67,10 @@ func TestE2EOAuth(t *testing.T) {
 // SSL_CERT_FILE; the name answered by HEARTH_DEV_RESOLVE), chromium
 // signing in and approving on Hearth's page, and every PAR and token
 // request authenticated with a private_key_jwt assertion. Then a post, a
-// refresh, the sign-out and the old token refused; and the token endpoint
-// refusing with invalid_client a request with no assertion, one signed by
-// another key under the same kid, and the client's own assertion replayed
-// (see e2e/oauth-confidential.mjs).
+// refresh, the sign-out and the old token refused; and invalid_client for
+// a token request with no assertion, one signed by another key under the
+// same kid, the client's own assertion replayed, and a revocation with no
+// assertion (see e2e/oauth-confidential.mjs).
 func TestE2EOAuthConfidential(t *testing.T) {
 	nodeAndChromium(t)
 	bin := buildHearth(t)

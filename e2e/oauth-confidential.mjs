@@ -7,8 +7,9 @@
 // a private_key_jwt assertion (read off the wire). Through the DPoP session:
 // a post, the token endpoint refusing with invalid_client a request with no
 // assertion, one signed by another key under the client's kid and the
-// client's own assertion replayed; then a refresh, the sign-out and the old
-// access token refused. Screenshots go to e2e/artifacts/oauthc-*.png.
+// client's own assertion replayed; then a refresh, a revocation without
+// the assertion refused, the sign-out and the old access token refused.
+// Screenshots go to e2e/artifacts/oauthc-*.png.
 //
 //   node oauth-confidential.mjs <hearth-binary> <cert.pem> <key.pem>
 import { mkdirSync, readFileSync } from 'node:fs'
@@ -248,11 +249,22 @@ async function main() {
     const old = after.access_token
     const withOld = () => session.server.dpopFetch(url + '/xrpc/com.atproto.server.getSession', { headers: { authorization: `DPoP ${old}` } })
     assert.equal((await withOld()).status, 200)
+    // Revocation authenticates the client too (RFC 7009 §2.1): without
+    // the assertion it is refused, and the token still works.
+    const unauth = await fetch(url + '/oauth/revoke', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: old, client_id: clientId }).toString(),
+    })
+    assert.equal(unauth.status, 400)
+    assert.equal((await unauth.json()).error, 'invalid_client')
+    assert.equal((await withOld()).status, 200, 'the refused revocation ended nothing')
+    const beforeOut = sent.length
     await session.signOut()
+    checkAuth(sent.slice(beforeOut).filter((r) => r.path === '/oauth/revoke'))
     const res = await withOld()
     assert.equal(res.status, 401, 'the revoked access token is refused')
     assert.equal((await res.json()).error, 'invalid_token')
-    step('signed out; the old access token is refused')
+    step('a revocation without the assertion refused; signed out with one; the old access token is refused')
 
     console.log(JSON.stringify({ ok: true, steps }))
   } catch (err) {
