@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/hearth-pds/hearth/identity/clientip"
+	"github.com/hearth-pds/hearth/identity/egress"
 )
 
 // config is every setting; each is a flag and a HEARTH_* variable.
@@ -38,6 +40,10 @@ type config struct {
 	acmeRoots                                                               *x509.CertPool // tests: the test CA's roots
 	// OAuth serves the OAuth authorization server (oauth.go).
 	OAuth bool
+	// DevResolve maps names to addresses for the egress dialer, in dev
+	// mode only (see egress.Options.Hosts): a test app on client.test.
+	DevResolve string
+	devHosts   map[string]netip.Addr
 	// explicit names the settings given by flag or environment; those
 	// override what the setup wizard stored.
 	explicit map[string]bool
@@ -101,6 +107,7 @@ func (c *config) define(t *flagTable) textSettings {
 	t.str(&c.MetricsListen, "metrics-listen", "HEARTH_METRICS_LISTEN", "", "address of the Prometheus /metrics listener, loopback unless -metrics-public (none when empty)")
 	t.boolean(&c.MetricsPublic, "metrics-public", "HEARTH_METRICS_PUBLIC", false, "let the metrics listener take a non-loopback address")
 	t.boolean(&c.Dev, "dev", "HEARTH_DEV", false, "dev mode: http and localhost allowed everywhere")
+	t.str(&c.DevResolve, "dev-resolve", "HEARTH_DEV_RESOLVE", "", "dev mode only: comma list of name=address answered in place of DNS for requests out, like client.test=127.0.0.1")
 	t.boolean(&c.RateLimits, "rate-limits", "HEARTH_RATE_LIMITS", true, "enforce per-IP and per-account rate limits")
 	t.boolean(&c.OAuth, "oauth", "HEARTH_OAUTH", true, "serve OAuth sign-in for apps (/oauth/*); false turns it off")
 	t.count(&c.MaxConns, "max-conns", "HEARTH_MAX_CONNS", 512, "most open connections, 0 for no cap")
@@ -149,6 +156,9 @@ func (c *config) check(f textSettings) error {
 	}
 	if c.BlobLimit, err = strconv.ParseInt(*f.blobLimit, 10, 64); err != nil || c.BlobLimit < 1 {
 		return fmt.Errorf("blob limit %q: want a positive number of bytes", *f.blobLimit)
+	}
+	if c.devHosts, err = egress.ParseHosts(c.DevResolve); err != nil {
+		return fmt.Errorf("dev resolve: %w", err)
 	}
 	return nil
 }

@@ -61,6 +61,33 @@ func TestE2EOAuth(t *testing.T) {
 	browserRun(t, "oauth.mjs", exactly(10))
 }
 
+// TestE2EOAuthConfidential is the same client library as a confidential
+// client: its metadata and key set served over https on client.test (a
+// self-signed certificate made here, trusted by Hearth through
+// SSL_CERT_FILE; the name answered by HEARTH_DEV_RESOLVE), chromium
+// signing in and approving on Hearth's page, and every PAR and token
+// request authenticated with a private_key_jwt assertion. Then a post, a
+// refresh, the sign-out and the old token refused; and invalid_client for
+// a token request with no assertion, one signed by another key under the
+// same kid, the client's own assertion replayed, and a revocation with no
+// assertion (see e2e/oauth-confidential.mjs).
+func TestE2EOAuthConfidential(t *testing.T) {
+	nodeAndChromium(t)
+	bin := buildHearth(t)
+	cert, key, _ := selfSigned(t, t.TempDir(), "client-", "client.test")
+	var summary struct {
+		OK    bool     `json:"ok"`
+		Steps []string `json:"steps"`
+	}
+	e2e.Run(t, &summary, "oauth-confidential.mjs", bin, cert, key)
+	for _, s := range summary.Steps {
+		t.Log(s)
+	}
+	if !summary.OK || len(summary.Steps) != 6 {
+		t.Fatalf("oauth-confidential.mjs run: %+v", summary)
+	}
+}
+
 // TestE2EAdminPage logs in at /status as admin in Debian's chromium, makes
 // an invite code, sees it used and disables it, takes an account down and
 // lifts it, resets its password and deletes it, while @atproto/api checks

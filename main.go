@@ -194,7 +194,7 @@ func newServer(ctx context.Context, cfg config, app *appliance, lex *lexicon.Cat
 	// Every request out goes through one guarded factory; dev mode lets it
 	// reach loopback and the LAN, and so does a PLC directory the operator
 	// configured by address.
-	out := egress.New(egress.Options{AllowPrivate: cfg.Dev, Log: log, Allow: configuredAddr(cfg.PLCURL)})
+	out := egress.New(egress.Options{AllowPrivate: cfg.Dev, Log: log, Allow: configuredAddr(cfg.PLCURL), Hosts: cfg.devHosts})
 	httpClient := out.Client(egress.Use{Timeout: 15 * time.Second, MaxRedirects: 3, MaxBody: 16 << 20})
 	crawler := &stream.Crawler{Hostname: cfg.Hostname, Relays: crawlTargets(cfg, log), HTTP: httpClient, Log: log,
 		CheckInterval: cfg.RelayCheckInterval, Behind: eventsBehind(db), Repos: hostedRepos(db)}

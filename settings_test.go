@@ -73,3 +73,22 @@ func TestLoadConfigOAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfigDevResolve: HEARTH_DEV_RESOLVE is parsed at start, and a
+// malformed pair stops it with the setting's name.
+func TestLoadConfigDevResolve(t *testing.T) {
+	for _, tt := range []struct {
+		env     string
+		want    int
+		wantErr bool
+	}{
+		{"", 0, false},
+		{"client.test=127.0.0.1,other.test=::1", 2, false},
+		{"client.test", 0, true},
+	} {
+		c, err := loadConfig(nil, func(k string) string { return map[string]string{"HEARTH_DEV_RESOLVE": tt.env}[k] })
+		if (err != nil) != tt.wantErr || (err == nil && len(c.devHosts) != tt.want) {
+			t.Errorf("%q: %v names, err %v; want %d (error %v)", tt.env, c.devHosts, err, tt.want, tt.wantErr)
+		}
+	}
+}

@@ -48,11 +48,12 @@ export async function startHearth(binary, env = {}) {
   }
 }
 
-export function launchBrowser() {
+// launchBrowser starts chromium; extra are further command-line switches.
+export function launchBrowser(extra = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra],
   })
 }
 

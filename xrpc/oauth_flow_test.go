@@ -343,3 +343,34 @@ func TestOAuthPromptAndDevices(t *testing.T) {
 		t.Fatalf("moved device accounts: %v", got)
 	}
 }
+
+// TestOAuthRevokeAuthenticatesTheClient: as RFC 7009 §2.1 and the
+// reference PDS have it, revocation first authenticates the client, then
+// refuses a token issued to another one; neither refusal ends the grant.
+func TestOAuthRevokeAuthenticatesTheClient(t *testing.T) {
+	e := oauthEnv(t)
+	a := e.createAccount("revoker")
+	c := newDPoPClient(e, likeOnly)
+	c.signIn(a, likeOnly)
+	other := newDPoPClient(e, "atproto transition:generic")
+	for _, tt := range []struct {
+		name string
+		form url.Values
+		code string
+	}{
+		{"no client_id", url.Values{"token": {c.access}}, "invalid_request"},
+		{"another client, access token", url.Values{"token": {c.access}, "client_id": {other.clientID}}, "invalid_grant"},
+		{"another client, refresh token", url.Values{"token": {c.refresh}, "client_id": {other.clientID}}, "invalid_grant"},
+	} {
+		if r := other.form("/oauth/revoke", tt.form); r.Status != 400 || r.errName(t) != tt.code {
+			t.Errorf("%s: %d %s, want 400 %s", tt.name, r.Status, r.Body, tt.code)
+		}
+		if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 {
+			t.Fatalf("%s ended the grant: %d %s", tt.name, r.Status, r.Body)
+		}
+	}
+	if r := c.form("/oauth/revoke", url.Values{"token": {c.refresh}, "client_id": {c.clientID}}); r.Status != 200 {
+		t.Fatalf("revoke by its client: %d %s", r.Status, r.Body)
+	}
+	expectError(t, c.xrpc("GET", "com.atproto.server.getSession", nil), 401, "invalid_token")
+}

@@ -11,6 +11,12 @@
 // text of a URL cannot do that. Outside development mode (Options.AllowPrivate)
 // only public unicast addresses are dialed; see IsPublic for the ranges.
 //
+// In development mode only, Options.Hosts (HEARTH_DEV_RESOLVE) answers for
+// some names in place of DNS, in the dialer, so every hop of every fetch
+// sees it: an end-to-end test serves a confidential OAuth client from
+// loopback under a name like client.test, which the client library
+// insists on. Outside development mode New ignores it and says so.
+//
 // Each use of the network asks for its own client (Use): its total time
 // limit, its response-size limit and how many redirects it follows. The
 // clients of one Factory share one transport and its idle connections.

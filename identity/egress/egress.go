@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -22,6 +23,11 @@ type Options struct {
 	Log *slog.Logger
 	// DialTimeout bounds each connect; 10 s if zero.
 	DialTimeout time.Duration
+	// Hosts answers for these names in place of DNS (HEARTH_DEV_RESOLVE),
+	// so that a test app on a real-looking name such as client.test can
+	// be served from loopback. Honoured only with AllowPrivate: outside
+	// development mode New ignores it, with a warning.
+	Hosts map[string]netip.Addr
 
 	// The rest are seams: mostly for tests, which must reach a server on
 	// loopback while the guard is on.
@@ -57,11 +63,21 @@ func New(opts Options) *Factory {
 		timeout = 10 * time.Second
 	}
 	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: f.control}
-	dial := d.DialContext
-	if opts.Rewrite != nil {
-		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, network, opts.Rewrite(addr))
+	hosts := opts.Hosts
+	if len(hosts) > 0 && !opts.AllowPrivate {
+		f.log.Warn("egress: the name mapping (HEARTH_DEV_RESOLVE) is ignored outside development mode", "names", len(hosts))
+		hosts = nil
+	}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if opts.Rewrite != nil {
+			addr = opts.Rewrite(addr)
 		}
+		if host, port, err := net.SplitHostPort(addr); err == nil {
+			if a, ok := hosts[strings.ToLower(host)]; ok {
+				addr = net.JoinHostPort(a.String(), port)
+			}
+		}
+		return d.DialContext(ctx, network, addr)
 	}
 	var tc *tls.Config
 	if opts.TLSConfig != nil {
@@ -83,6 +99,25 @@ func New(opts Options) *Factory {
 		MaxResponseHeaderBytes: 64 << 10,
 	}
 	return f
+}
+
+// ParseHosts reads a name mapping for Options.Hosts: comma-separated
+// name=address pairs, such as "client.test=127.0.0.1".
+func ParseHosts(s string) (map[string]netip.Addr, error) {
+	hosts := map[string]netip.Addr{}
+	for pair := range strings.SplitSeq(s, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		name, addr, ok := strings.Cut(pair, "=")
+		a, err := netip.ParseAddr(strings.TrimSpace(addr))
+		name = strings.ToLower(strings.TrimSpace(name))
+		if !ok || err != nil || name == "" {
+			return nil, fmt.Errorf("egress: %q: want name=address, like client.test=127.0.0.1", pair)
+		}
+		hosts[name] = a
+	}
+	return hosts, nil
 }
 
 // control runs after DNS, before connect(2), for each address tried.

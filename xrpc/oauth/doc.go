@@ -10,8 +10,9 @@
 //     S256 only, each code_challenge once), the page-facing calls Pending,
 //     Approve and Deny (package web shows the sign-in and consent), the
 //     token endpoint (one-time codes, rotating refresh tokens: a spent one
-//     coming back ends its grant) and revocation, which ends the whole
-//     grant whichever token it names.
+//     coming back ends its grant) and revocation, which authenticates
+//     the client as the token endpoint does, refuses another client's
+//     token, and ends the whole grant whichever token it names.
 //   - device.go: the accounts that signed in on each browser (by the
 //     hash of its device cookie, which each password sign-in replaces),
 //     for the sign-in page's account chooser;

@@ -219,24 +219,41 @@ func (s *Server) mintAccess(g *store.OAuthGrant) (string, error) {
 
 // revoke ends the grant of an access or a refresh token (RFC 7009). An
 // access token ends its whole grant too: the official client signs out by
-// revoking only that one. Unknown tokens get the same 200.
+// revoking only that one. As RFC 7009 §2.1 (and the reference PDS) has it,
+// the client authenticates first, and a token issued to another client is
+// refused; unknown tokens get the same 200.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
+	c, method, err := s.authenticateClient(r.Context(), r)
+	if err != nil {
+		return err
+	}
 	tok := r.PostFormValue("token")
 	if tok == "" {
 		return invalidRequest("token is required")
 	}
-	err := s.d.DB.Update(r.Context(), func(tx *store.Tx) error {
+	var refusal error
+	err = s.d.DB.Update(r.Context(), func(tx *store.Tx) error {
+		refusal = nil
+		var g *store.OAuthGrant
 		if t, err := s.parseAccess(tok); err == nil {
-			if err := tx.DeleteOAuthGrant(t.grant); err != nil && !errors.Is(err, store.ErrNotFound) {
+			g, err = tx.OAuthGrant(t.grant)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			} else if err != nil {
 				return err
 			}
+		} else if g, err = tx.OAuthGrantByRefresh(secretKey(tok)); err != nil {
 			return nil
 		}
-		if g, err := tx.OAuthGrantByRefresh(secretKey(tok)); err == nil {
-			return tx.DeleteOAuthGrant(g.ID)
+		if g.ClientID != c.ID || g.ClientAuth != method {
+			refusal = invalidGrant("the token was issued to another client")
+			return nil
 		}
-		return nil
+		return tx.DeleteOAuthGrant(g.ID)
 	})
+	if err == nil {
+		err = refusal
+	}
 	if err != nil {
 		return err
 	}
