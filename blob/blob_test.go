@@ -427,3 +427,46 @@ func TestLegacyChunkLayout(t *testing.T) {
 		return nil
 	})
 }
+
+// TestWholeBatchOneTransaction stores a blob that fills the batch (up to
+// 1 MiB, what clients upload most) as it stores a smaller one: in one
+// transaction. The end of the stream used to be seen only by a read that
+// returned nothing, which a full batch never made, so every blob of 768 KiB
+// to 1 MiB went the streamed way, in three fsynced commits.
+func TestWholeBatchOneTransaction(t *testing.T) {
+	writes := func(size int64) int64 {
+		s := newStore(t)
+		up := func(i byte) {
+			if _, err := s.Upload(context.Background(), did, &randReader{rng: rand.NewChaCha8([32]byte{i}), n: size}, UploadOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		up(0)
+		st := s.DB.Bolt().Stats()
+		before := st.TxStats.GetWrite()
+		up(1)
+		st = s.DB.Bolt().Stats()
+		return st.TxStats.GetWrite() - before
+	}
+	const batch = batchChunks * ChunkSize
+	small := writes((batchChunks - 1) * ChunkSize) // read to its end within the batch
+	for _, size := range []int64{batch - 1, batch} {
+		if w := writes(size); w > small+2 {
+			t.Errorf("a %d-byte blob took %d page writes, a %d-byte one %d: it was streamed", size, w, (batchChunks-1)*ChunkSize, small)
+		}
+	}
+	// The byte read past a full batch is not lost when the blob goes on.
+	for _, size := range []int64{batch + 1, 2*batch + 1, 3 * batch} {
+		s := newStore(t)
+		data := make([]byte, size)
+		rand.NewChaCha8([32]byte{byte(size)}).Read(data)
+		m, err := s.Upload(context.Background(), did, bytes.NewReader(data), UploadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(s.Open(m))
+		if err != nil || !bytes.Equal(got, data) || m.Size != size {
+			t.Fatalf("%d bytes: read back %d (size %d), %v", size, len(got), m.Size, err)
+		}
+	}
+}

@@ -145,10 +145,16 @@ type upload struct {
 	n     uint32 // chunks read
 	batch [][]byte
 	spare [][]byte // chunk buffers of stored batches, for reuse
+	// carry is the byte read past a full batch to learn whether the
+	// stream had ended; it starts the next chunk.
+	carry    byte
+	hasCarry bool
 }
 
 // readBatch fills the batch with up to batchChunks chunks; eof reports
-// that the stream ended.
+// that the stream ended. A full batch is followed by a one-byte read, so
+// that a blob of exactly batchChunks chunks (a 1 MiB upload) is known whole
+// and stored in one transaction rather than streamed in three.
 func (u *upload) readBatch(r io.Reader, limit int64) (eof bool, err error) {
 	for len(u.batch) < batchChunks {
 		var buf []byte
@@ -157,18 +163,18 @@ func (u *upload) readBatch(r io.Reader, limit int64) (eof bool, err error) {
 		} else {
 			buf = chunkPool.Get().(*[ChunkSize]byte)[:]
 		}
-		k, err := fill(r, buf[:ChunkSize])
-		if k > 0 {
-			u.size += int64(k)
-			if u.size > limit {
-				return false, fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
+		start := 0
+		if u.hasCarry {
+			buf[0], start, u.hasCarry = u.carry, 1, false
+		}
+		k, err := fill(r, buf[start:ChunkSize])
+		if err == io.EOF && start > 0 {
+			err = nil // the carried byte is this chunk
+		}
+		if k += start; k > 0 {
+			if err := u.take(buf[:k], limit); err != nil {
+				return false, err
 			}
-			u.h.Write(buf[:k])
-			if u.head == nil {
-				u.head = bytes.Clone(buf[:min(k, 4096)])
-			}
-			u.batch = append(u.batch, buf[:k])
-			u.n++
 		} else {
 			u.spare = append(u.spare, buf)
 		}
@@ -180,8 +186,35 @@ func (u *upload) readBatch(r io.Reader, limit int64) (eof bool, err error) {
 			// a failed upload, not a short blob.
 			return false, fmt.Errorf("%w: upload cut short: %v", ErrTruncated, err)
 		}
+		if k < ChunkSize {
+			return true, nil // fill stopped short only at the end
+		}
 	}
-	return false, nil
+	var one [1]byte
+	switch n, err := io.ReadFull(r, one[:]); {
+	case n == 1:
+		u.carry, u.hasCarry = one[0], true
+		return false, nil
+	case err == io.EOF:
+		return true, nil
+	default:
+		return false, fmt.Errorf("%w: upload cut short: %v", ErrTruncated, err)
+	}
+}
+
+// take adds a chunk read from the stream to the batch.
+func (u *upload) take(chunk []byte, limit int64) error {
+	u.size += int64(len(chunk))
+	if u.size > limit {
+		return fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
+	}
+	u.h.Write(chunk)
+	if u.head == nil {
+		u.head = bytes.Clone(chunk[:min(len(chunk), 4096)])
+	}
+	u.batch = append(u.batch, chunk)
+	u.n++
+	return nil
 }
 
 // chunkPool holds chunk buffers between uploads: a 1 MiB upload would
