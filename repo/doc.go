@@ -1,7 +1,8 @@
 // Package repo holds atproto repositories: signed v3 commits over a Merkle
 // Search Tree of records, the writer that applies a batch of record
-// operations in one store transaction, the diff each commit produces, and
-// CAR export and import.
+// operations in one store transaction, the diff each commit produces, CAR
+// export and import, and the check of a record proof fetched from another
+// PDS (VerifyRecordProof: signed commit, MST path, record block).
 //
 // A write loads only the MST nodes on the paths it touches, signs a new
 // commit with a rev that always increases, stores the new blocks, deletes the

@@ -1,41 +1,76 @@
 package xrpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hearth-pds/hearth/identity/keys"
+	"github.com/hearth-pds/hearth/repo"
+	"github.com/hearth-pds/hearth/repo/car"
+	"github.com/hearth-pds/hearth/repo/cid"
+	"github.com/hearth-pds/hearth/repo/dagcbor"
+	"github.com/hearth-pds/hearth/repo/syntax"
+	"github.com/hearth-pds/hearth/store"
 )
 
 // lexiconAuthority is a loopback stand-in for whoever publishes a
-// permission set: its DNS answer, its did:web document and its PDS, which
-// serves the com.atproto.lexicon.schema record.
+// permission set: its DNS answer, its did:web document naming its K-256
+// signing key, and its PDS, which serves the com.atproto.lexicon.schema
+// record as com.atproto.sync.getRecord proves it (a CAR a real Hearth
+// repository exports) and, as plain JSON, as com.atproto.repo.getRecord
+// does; only the proof is to be believed.
 type lexiconAuthority struct {
 	did      string
-	schema   atomic.Value // string: the record value served; "" answers 404
+	key      keys.PrivateKey
+	proof    atomic.Value // []byte: the CAR served; empty answers 404
+	value    atomic.Value // string: the repo.getRecord value; "" answers 404
 	txts     atomic.Int32 // TXT lookups
-	fetches  atomic.Int32 // record fetches
+	fetches  atomic.Int32 // record fetches, either kind
 	lookupFn func(ctx context.Context, name string) ([]string, error)
 }
 
 func newLexiconAuthority(t *testing.T, nsid string) *lexiconAuthority {
-	a := &lexiconAuthority{}
+	key, err := keys.GenerateK256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &lexiconAuthority{key: key}
+	a.proof.Store([]byte(nil))
+	a.value.Store("")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
+		q := r.URL.Query()
+		found := q.Get("collection") == "com.atproto.lexicon.schema" && q.Get("rkey") == nsid
 		switch r.URL.Path {
 		case "/.well-known/did.json":
-			fmt.Fprintf(w, `{"id":%q,"service":[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"http://%s"}]}`, a.did, r.Host)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":%q,"verificationMethod":[{"id":"%[1]s#atproto","type":"Multikey","controller":%[1]q,"publicKeyMultibase":%q}],
+"service":[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"http://%s"}]}`, a.did, key.Public().Multibase(), r.Host)
+		case "/xrpc/com.atproto.sync.getRecord":
+			a.fetches.Add(1)
+			car := a.proof.Load().([]byte)
+			if len(car) == 0 || q.Get("did") != a.did || !found {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				fmt.Fprint(w, `{"error":"RecordNotFound"}`)
+				return
+			}
+			w.Header().Set("Content-Type", "application/vnd.ipld.car")
+			w.Write(car)
 		case "/xrpc/com.atproto.repo.getRecord":
 			a.fetches.Add(1)
-			q := r.URL.Query()
-			v, _ := a.schema.Load().(string)
-			if v == "" || q.Get("repo") != a.did || q.Get("collection") != "com.atproto.lexicon.schema" || q.Get("rkey") != nsid {
+			w.Header().Set("Content-Type", "application/json")
+			v := a.value.Load().(string)
+			if v == "" || q.Get("repo") != a.did || !found {
 				w.WriteHeader(http.StatusNotFound)
 				fmt.Fprint(w, `{"error":"RecordNotFound"}`)
 				return
@@ -56,6 +91,64 @@ func newLexiconAuthority(t *testing.T, nsid string) *lexiconAuthority {
 		return nil, errors.New("no such host")
 	}
 	return a
+}
+
+// publish makes value the schema record of nsid in the authority's
+// repository, proven and plain; "" takes it away.
+func (a *lexiconAuthority) publish(t *testing.T, nsid, value string) {
+	a.value.Store(value)
+	if value == "" {
+		a.proof.Store([]byte(nil))
+		return
+	}
+	a.proof.Store(schemaProof(t, a.did, a.key, nsid, map[string]string{nsid: value}))
+}
+
+// schemaProof writes records (rkey: schema JSON) into a new repository of
+// did signed by key, beside a few dozen other schemas so that the tree
+// has more than one node, and returns the com.atproto.sync.getRecord CAR
+// of the schema record rkey.
+func schemaProof(t *testing.T, did string, key keys.PrivateKey, rkey string, records map[string]string) []byte {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "authority.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ops := []repo.Op{}
+	put := func(rk, value string) {
+		rec, err := dagcbor.RecordFromJSON([]byte(value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := dagcbor.Encode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, repo.Op{Action: repo.Create, Collection: "com.atproto.lexicon.schema", RKey: rk, Record: b})
+	}
+	for i := range 40 {
+		id := fmt.Sprintf("com.example.blog.other%02d", i)
+		put(id, `{"$type":"com.atproto.lexicon.schema","lexicon":1,"id":"`+id+`","defs":{}}`)
+	}
+	for rk, v := range records {
+		put(rk, v)
+	}
+	w := &repo.Writer{Clock: syntax.NewTIDClock(3)}
+	var buf bytes.Buffer
+	err = db.Update(t.Context(), func(tx *store.Tx) error {
+		if _, err := w.Create(tx, did, key); err != nil {
+			return err
+		}
+		if _, err := w.Apply(tx, did, key, ops, nil); err != nil {
+			return err
+		}
+		return repo.ExportRecordProof(tx, &buf, did, "com.atproto.lexicon.schema", rkey)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // blogSet grants posts of its own namespace, and tries more: a collection
@@ -80,7 +173,7 @@ func TestOAuthNetworkPermissionSet(t *testing.T) {
 	e := oauthEnv(t)
 	const set = "com.example.blog.authWrite"
 	auth := newLexiconAuthority(t, set)
-	auth.schema.Store(blogSet)
+	auth.publish(t, set, blogSet)
 	e.srv.resolver.LookupTXT = auth.lookupFn
 	acct := e.createAccount("blogger")
 
@@ -94,7 +187,7 @@ func TestOAuthNetworkPermissionSet(t *testing.T) {
 
 	// The set is gone from the network: the grant still allows what it
 	// allowed, and a second sign-in within the cache's life asks nobody.
-	auth.schema.Store("")
+	auth.publish(t, set, "")
 	fetches := auth.fetches.Load()
 	if r := c.xrpc("POST", "com.atproto.repo.createRecord", blogPost(acct.DID)); r.Status != 200 {
 		t.Fatalf("write after the set went away: %d %s", r.Status, r.Body)
@@ -157,7 +250,7 @@ func TestOAuthRememberedConsentFollowsSet(t *testing.T) {
 	e := oauthEnv(t)
 	const set = "com.example.blog.authWrite"
 	auth := newLexiconAuthority(t, set)
-	auth.schema.Store(blogSet)
+	auth.publish(t, set, blogSet)
 	e.srv.resolver.LookupTXT = auth.lookupFn
 	acct := e.createAccount("blogger")
 	const scope = "atproto include:" + set
@@ -182,11 +275,116 @@ func TestOAuthRememberedConsentFollowsSet(t *testing.T) {
 		t.Fatal("the same set, unchanged: the consent is not remembered")
 	}
 	// The set now grants comments too; the cache has aged out.
-	auth.schema.Store(strings.Replace(blogSet, `"collection":["com.example.blog.post"]`,
+	auth.publish(t, set, strings.Replace(blogSet, `"collection":["com.example.blog.post"]`,
 		`"collection":["com.example.blog.post","com.example.blog.comment"]`, 1))
 	e.srv.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	t.Cleanup(func() { e.srv.now = time.Now })
 	if o.Remembered(pending(), acct.DID) {
 		t.Fatal("a republished set with more permissions was approved silently")
 	}
+}
+
+// TestOAuthNetworkSetProofRefused: a permission set is believed only as a
+// proof from its authority's repository proves it. The stand-in answers
+// com.atproto.repo.getRecord with the set each attack wants granted, and
+// com.atproto.sync.getRecord with a proof that does not prove it; each is
+// invalid_scope.
+func TestOAuthNetworkSetProofRefused(t *testing.T) {
+	const set = "com.example.blog.authWrite"
+	more := strings.Replace(blogSet, `"collection":["com.example.blog.post"]`,
+		`"collection":["com.example.blog.post","com.example.blog.comment"]`, 1)
+	other, err := keys.GenerateK256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		proof func(a *lexiconAuthority) []byte
+	}{
+		{"record bytes differ from the proven CID", func(a *lexiconAuthority) []byte {
+			good := schemaProof(t, a.did, a.key, set, map[string]string{set: blogSet})
+			return swapRecord(t, good, blogSet, more, false)
+		}},
+		{"another record beside the proven CID", func(a *lexiconAuthority) []byte {
+			good := schemaProof(t, a.did, a.key, set, map[string]string{set: blogSet})
+			return swapRecord(t, good, blogSet, more, true)
+		}},
+		{"commit signed by another key", func(a *lexiconAuthority) []byte {
+			return schemaProof(t, a.did, other, set, map[string]string{set: more})
+		}},
+		{"proof of another NSID", func(a *lexiconAuthority) []byte {
+			return schemaProof(t, a.did, a.key, "com.example.blog.authOther", map[string]string{"com.example.blog.authOther": more})
+		}},
+		{"commit of another DID", func(a *lexiconAuthority) []byte {
+			return schemaProof(t, "did:web:elsewhere.example", a.key, set, map[string]string{set: more})
+		}},
+		{"truncated CAR", func(a *lexiconAuthority) []byte {
+			good := schemaProof(t, a.did, a.key, set, map[string]string{set: more})
+			return good[:len(good)-16]
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := oauthEnv(t)
+			auth := newLexiconAuthority(t, set)
+			e.srv.resolver.LookupTXT = auth.lookupFn
+			auth.value.Store(more)
+			auth.proof.Store(c.proof(auth))
+			const scope = "atproto include:" + set
+			r := newDPoPClient(e, scope).par(url.Values{"scope": {scope}})
+			if r.Status != 400 || r.errName(t) != "invalid_scope" || !strings.Contains(string(r.Body), set) {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+			if auth.fetches.Load() == 0 {
+				t.Fatal("refused before the record was fetched")
+			}
+		})
+	}
+}
+
+// swapRecord rewrites a proof whose record block holds from so that it
+// holds to instead: under from's CID, or (beside) under its own CID,
+// leaving the proven CID without its block.
+func swapRecord(t *testing.T, proof []byte, from, to string, beside bool) []byte {
+	t.Helper()
+	enc := func(v string) []byte {
+		rec, err := dagcbor.RecordFromJSON([]byte(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := dagcbor.Encode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	proven, forged := cid.Sum(cid.DagCBOR, enc(from)), enc(to)
+	cr, err := car.NewReader(bytes.NewReader(proof), car.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cw, err := car.NewWriter(&out, cr.Roots()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := false
+	for {
+		c, data, err := cr.Next()
+		if err != nil {
+			break
+		}
+		if c == proven {
+			c, data, swapped = cid.Sum(cid.DagCBOR, forged), forged, true
+			if !beside {
+				c = proven
+			}
+		}
+		if err := cw.WriteBlock(c, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cw.Flush(); err != nil || !swapped {
+		t.Fatalf("the proof has no record %s (%v)", proven, err)
+	}
+	return out.Bytes()
 }

@@ -27,12 +27,17 @@
 //     permission sets (a set grants only within its own namespace;
 //     unknown entries are ignored), and Allows, the one rule every call
 //     is checked against.
-//   - sets.go: permission sets beyond the embedded lexicons, resolved at
-//     PAR over the network (DNS TXT _lexicon.<authority>, the DID
-//     document, the com.atproto.lexicon.schema record at its PDS) and
-//     cached in memory (not when the PAR gave up first); one that does not
-//     resolve is an invalid_scope, and so is a scope naming more than
-//     maxNetworkSets of them.
+//   - sets.go, sets_record.go: permission sets beyond the embedded
+//     lexicons, resolved at PAR over the network (DNS TXT
+//     _lexicon.<authority>, the DID document, the com.atproto.lexicon.schema
+//     record at its PDS) and cached in memory (not when the PAR gave up
+//     first). The record is fetched with com.atproto.sync.getRecord and
+//     believed only as its CAR proves it (repo.VerifyRecordProof): a commit
+//     of that DID signed by the document's #atproto key, the MST path to
+//     com.atproto.lexicon.schema/<nsid>, the record block under the CID the
+//     tree names, strict DAG-CBOR; within 64 KiB and 64 blocks. One that
+//     does not resolve or prove is an invalid_scope, and so is a scope
+//     naming more than maxNetworkSets of them.
 //     Requests and grants keep the scope expanded (Permissions.Expanded),
 //     so the resource server resolves nothing and a grant keeps what was
 //     approved.

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -113,12 +112,16 @@ func (ps *publishedSets) resolve(ctx context.Context, nsid string) (*lexicon.Def
 	if !ok || err != nil || u.Host == "" || !(u.Scheme == "https" || ps.allowHTTP && u.Scheme == "http") {
 		return nil, fmt.Errorf("%w: %s: its authority has no usable PDS", ErrNoSet, nsid)
 	}
-	q := url.Values{"repo": {did}, "collection": {schemaNSID}, "rkey": {nsid}}
-	body, err := fetchJSON(ctx, ps.http, strings.TrimSuffix(pds, "/")+"/xrpc/com.atproto.repo.getRecord?"+q.Encode(), maxSetDocument)
+	key, err := doc.SigningKey()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: the DID document of its authority has no signing key", ErrNoSet, nsid)
+	}
+	q := url.Values{"did": {did}, "collection": {schemaNSID}, "rkey": {nsid}}
+	proof, err := fetchProof(ctx, ps.http, strings.TrimSuffix(pds, "/")+"/xrpc/com.atproto.sync.getRecord?"+q.Encode(), maxSetDocument)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: the schema record: %w", ErrNoSet, nsid, err)
 	}
-	return ParsePermissionSetRecord(nsid, did, body)
+	return VerifyPermissionSetProof(nsid, did, key, proof)
 }
 
 // authority finds the DID that publishes nsid's schemas, from the one
@@ -152,31 +155,6 @@ func (ps *publishedSets) authority(ctx context.Context, nsid string) (string, er
 		return "", fmt.Errorf("%w: %s: %s holds no did=", ErrNoSet, nsid, name)
 	}
 	return did, nil
-}
-
-// ParsePermissionSetRecord reads a com.atproto.repo.getRecord answer that
-// should hold, in the repository of did, the schema of the permission set
-// nsid.
-func ParsePermissionSetRecord(nsid, did string, body []byte) (*lexicon.Def, error) {
-	var rec struct {
-		URI   string          `json:"uri"`
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(body, &rec); err != nil || len(rec.Value) == 0 {
-		return nil, fmt.Errorf("%w: %s: the answer is not a record", ErrNoSet, nsid)
-	}
-	if rec.URI != "at://"+did+"/"+schemaNSID+"/"+nsid {
-		return nil, fmt.Errorf("%w: %s: the record is another one (%.100q)", ErrNoSet, nsid, rec.URI)
-	}
-	s, err := lexicon.ParseSchema(rec.Value)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrNoSet, nsid, err)
-	}
-	main := s.Defs["main"]
-	if s.ID != nsid || main == nil || main.Type != "permission-set" {
-		return nil, fmt.Errorf("%w: %s: the schema is not that permission set", ErrNoSet, nsid)
-	}
-	return main, nil
 }
 
 // includes lists the NSIDs of the include: entries of a scope.

@@ -40,33 +40,31 @@ func TestSetAuthority(t *testing.T) {
 	}
 }
 
-func TestParsePermissionSetRecord(t *testing.T) {
-	const did, nsid = "did:web:lex.example.com", "com.example.blog.authWrite"
-	uri := `"uri":"at://` + did + `/com.atproto.lexicon.schema/` + nsid + `"`
+func TestParsePermissionSet(t *testing.T) {
+	const nsid = "com.example.blog.authWrite"
 	set := `{"lexicon":1,"id":"` + nsid + `","defs":{"main":{"type":"permission-set","permissions":[
 {"type":"permission","resource":"repo","collection":["com.example.blog.post"]}]}}}`
-	if d, err := ParsePermissionSetRecord(nsid, did, []byte(`{`+uri+`,"value":`+set+`}`)); err != nil || len(d.Permissions) != 1 {
+	if d, err := ParsePermissionSet(nsid, []byte(set)); err != nil || len(d.Permissions) != 1 {
 		t.Fatalf("good record: %v", err)
 	}
-	for name, body := range map[string]string{
+	for name, value := range map[string]string{
 		"not JSON":       `<html>`,
-		"no value":       `{` + uri + `}`,
-		"other record":   `{"uri":"at://did:web:evil.example/com.atproto.lexicon.schema/` + nsid + `","value":` + set + `}`,
-		"other id":       `{` + uri + `,"value":` + `{"lexicon":1,"id":"com.example.blog.other","defs":{"main":{"type":"permission-set","permissions":[]}}}}`,
-		"not a set":      `{` + uri + `,"value":{"lexicon":1,"id":"` + nsid + `","defs":{"main":{"type":"query"}}}}`,
-		"bad permission": `{` + uri + `,"value":{"lexicon":1,"id":"` + nsid + `","defs":{"main":{"type":"permission-set","permissions":[{"type":"x","resource":"repo"}]}}}}`,
+		"not an object":  `[]`,
+		"other id":       `{"lexicon":1,"id":"com.example.blog.other","defs":{"main":{"type":"permission-set","permissions":[]}}}`,
+		"not a set":      `{"lexicon":1,"id":"` + nsid + `","defs":{"main":{"type":"query"}}}`,
+		"bad permission": `{"lexicon":1,"id":"` + nsid + `","defs":{"main":{"type":"permission-set","permissions":[{"type":"x","resource":"repo"}]}}}`,
 	} {
-		if _, err := ParsePermissionSetRecord(nsid, did, []byte(body)); !errors.Is(err, ErrNoSet) {
+		if _, err := ParsePermissionSet(nsid, []byte(value)); !errors.Is(err, ErrNoSet) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
 
-func FuzzParsePermissionSetRecord(f *testing.F) {
-	f.Add([]byte(`{"uri":"at://did:web:a.example/com.atproto.lexicon.schema/com.example.a.set","value":{"lexicon":1,"id":"com.example.a.set","defs":{"main":{"type":"permission-set","permissions":[{"type":"permission","resource":"repo","collection":["com.example.a.post"]}]}}}}`))
+func FuzzParsePermissionSet(f *testing.F) {
+	f.Add([]byte(`{"lexicon":1,"id":"com.example.a.set","defs":{"main":{"type":"permission-set","permissions":[{"type":"permission","resource":"repo","collection":["com.example.a.post"]}]}}}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d, err := ParsePermissionSetRecord("com.example.a.set", "did:web:a.example", b)
+		d, err := ParsePermissionSet("com.example.a.set", b)
 		if err == nil && d.Type != "permission-set" {
 			t.Fatal("accepted a schema that is not a permission set")
 		}
