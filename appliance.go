@@ -59,6 +59,9 @@ type appliance struct {
 	reload  chan struct{}
 	maint   *maintenance                // the latest restore or compaction
 	mover   atomic.Pointer[move.Runner] // set by newMover at each (re)start
+	// tlsFailed is why the stored HTTPS choice did not start at the last
+	// (re)start (startChosenFront), or "".
+	tlsFailed string
 }
 
 var _ web.Backend = (*appliance)(nil)

@@ -91,10 +91,10 @@ func TestE2EOAuthConfidential(t *testing.T) {
 // TestE2EAdminPage logs in at /status as admin in Debian's chromium, makes
 // an invite code, sees it used and disables it, takes an account down and
 // lifts it, resets its password and deletes it, while @atproto/api checks
-// its sign-ins (see e2e/admin-page.mjs; screenshots land in
-// e2e/artifacts/admin-*.png).
+// its sign-ins, then has its HTTPS page refuse a missing key file (see
+// e2e/admin-page.mjs; screenshots land in e2e/artifacts/admin-*.png).
 func TestE2EAdminPage(t *testing.T) {
-	browserRun(t, "admin-page.mjs", exactly(5))
+	browserRun(t, "admin-page.mjs", exactly(6))
 }
 
 // TestE2EMovePage brings an account from the reference PDS (@atproto/pds,

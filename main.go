@@ -252,13 +252,7 @@ func (a *appliance) listen(ctx context.Context, cfg config, srv *xrpc.Server, ha
 	log.Info("hearth listening", "addr", ln.Addr().String(), "version", version, "data", db.Path(),
 		"hostname", cfg.Hostname, "did", srv.ServiceDID())
 	errc := make(chan error, 3)
-	front, err := startFront(cfg, db, handler, limits, log, errc)
-	if err != nil && !cfg.explicit["tls"] {
-		// The wizard's choice stopped working (a certificate file gone, a
-		// port taken): keep serving the pages, so the owner can mend it.
-		log.Warn("the HTTPS choice made in the setup wizard does not work; serving without HTTPS", "err", err)
-		front, err = noFront(), nil
-	}
+	front, err := a.startChosenFront(cfg, handler, limits, errc)
 	if err != nil {
 		ln.Close()
 		return err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"syscall"
 	"time"
 
@@ -36,7 +37,46 @@ func (c config) withStoredTLS(raw []byte) config {
 // TLS is the HTTPS choice of the stored settings.
 func (a *appliance) TLS() web.TLSChoice {
 	cfg := a.effective(a.base)
-	return web.TLSChoice{Mode: cfg.TLS, Cert: cfg.TLSCert, Key: cfg.TLSKey, Fixed: a.base.explicit["tls"]}
+	return web.TLSChoice{Mode: cfg.TLS, Cert: cfg.TLSCert, Key: cfg.TLSKey, Fixed: a.base.explicit["tls"], Failed: a.tlsFailure()}
+}
+
+// ApplyTLS checks and stores the HTTPS page's choice for the hostname in
+// force, then restarts the listeners with it.
+func (a *appliance) ApplyTLS(ctx context.Context, c web.TLSChoice) error {
+	if a.Trial() {
+		return errors.New("A trial on this computer needs no HTTPS: put Hearth on the Internet first.")
+	}
+	host, _ := a.Hostname()
+	if err := a.SaveTLS(ctx, host, c); err != nil {
+		return err
+	}
+	a.restartSoon()
+	return nil
+}
+
+// startChosenFront is startFront, except that a stored choice that stopped
+// working (a certificate file gone, a port taken) leaves Hearth without a
+// front rather than down: the pages stay up on the plain listener to mend
+// it, and TLS reports why. A mode set by flag or environment fails hard.
+func (a *appliance) startChosenFront(cfg config, h http.Handler, limits serverLimits, errc chan<- error) (*front, error) {
+	f, err := startFront(cfg, a.db, h, limits, a.log, errc)
+	failed := ""
+	if err != nil && !cfg.explicit["tls"] {
+		a.log.Warn("the HTTPS choice made in the setup wizard or on the HTTPS page does not work; serving without HTTPS", "err", err)
+		failed, f, err = err.Error(), noFront(), nil
+	}
+	a.mu.Lock()
+	a.tlsFailed = failed
+	a.mu.Unlock()
+	return f, err
+}
+
+// tlsFailure is why the stored HTTPS choice did not start at the last
+// (re)start, or "".
+func (a *appliance) tlsFailure() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tlsFailed
 }
 
 // SaveTLS checks the wizard's HTTPS choice for host and stores it, for the
@@ -71,7 +111,7 @@ func (a *appliance) checkTLSChoice(host string, c web.TLSChoice, now time.Time) 
 			return err
 		}
 	default:
-		return errors.New("Choose one of the three ways to serve HTTPS, then press Put it on the Internet again.")
+		return errors.New("Choose one of the three ways to serve HTTPS, then try again.")
 	}
 	return a.checkPorts()
 }
@@ -79,7 +119,7 @@ func (a *appliance) checkTLSChoice(host string, c web.TLSChoice, now time.Time) 
 // checkPorts makes sure Hearth can listen where HTTPS and plain HTTP are
 // served, unless it does so already (its own listeners hold the ports).
 func (a *appliance) checkPorts() error {
-	if _, running := a.server(); running.TLS == tlsAuto || running.TLS == tlsFiles {
+	if _, running := a.server(); (running.TLS == tlsAuto || running.TLS == tlsFiles) && a.tlsFailure() == "" {
 		return nil
 	}
 	for _, addr := range []string{a.base.HTTPSListen, a.base.HTTPListen} {

@@ -25,6 +25,7 @@ type statusView struct {
 	Invite              string         // a code just made
 	NewPassword         *shownPassword // a password just set, shown once
 	Confirm             *AccountStatus // an account whose deletion waits for its handle
+	TLS                 TLSChoice      // the HTTPS choice, to name it and a failure of it
 }
 
 // shownPassword is a password the admin set, to pass on.
@@ -38,6 +39,7 @@ func (p *Pages) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /status/password", p.admin(resetPassword))
 	mux.HandleFunc("POST /status/delete", p.admin(p.remove))
 	mux.HandleFunc("POST /status/crawl", p.admin(p.crawl))
+	p.httpsRoutes(mux)
 }
 
 func (p *Pages) status(w http.ResponseWriter, r *http.Request) {
@@ -56,6 +58,7 @@ func (p *Pages) showStatus(w http.ResponseWriter, r *http.Request, s *session, v
 	}
 	v.CSRF, v.S, v.PublicURL = s.csrf, p.b.Status(r.Context()), p.b.PublicURL()
 	v.Owner, _ = p.b.Owner()
+	v.TLS = p.b.TLS()
 	if svc := p.b.Accounts(); svc != nil {
 		v.Invites, _, _ = svc.InviteCodes("recent", 100, "")
 	}
@@ -69,18 +72,11 @@ type adminFunc func(r *http.Request, svc *account.Service, v *statusView) error
 // admin wraps an adminFunc as a checked form post that needs the status
 // login.
 func (p *Pages) admin(fn adminFunc) http.HandlerFunc {
-	return p.post(func(w http.ResponseWriter, r *http.Request, s *session) {
-		p.mu.Lock()
-		owner := s.owner
-		p.mu.Unlock()
-		if !owner {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return
-		}
+	return p.ownerPost(func(w http.ResponseWriter, r *http.Request, s *session) {
 		var v statusView
 		err := fn(r, p.b.Accounts(), &v)
 		p.showStatus(w, r, s, v, err)
-	}, false)
+	})
 }
 
 func (p *Pages) invite(r *http.Request, _ *account.Service, v *statusView) error {

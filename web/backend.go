@@ -36,6 +36,10 @@ type Backend interface {
 	// takes effect with the restart that SaveHostname begins. Its error is
 	// a sentence with a next step.
 	SaveTLS(ctx context.Context, host string, c TLSChoice) error
+	// ApplyTLS checks the choice for the hostname in force, with the same
+	// checks and sentences as SaveTLS, stores it and restarts the
+	// listeners with it (the HTTPS page, after setup).
+	ApplyTLS(ctx context.Context, c TLSChoice) error
 	// CheckAddress reports what Hearth can see of a hostname from inside.
 	CheckAddress(ctx context.Context, host string) AddressReport
 	// HandleDomains are the suffixes offered for handles.
@@ -69,7 +73,11 @@ type Backend interface {
 // from Let's Encrypt), "off" (a proxy in front) or "files" (Cert and Key).
 type TLSChoice struct {
 	Mode, Cert, Key string
-	Fixed           bool // set by flag or environment: the wizard cannot change it
+	Fixed           bool // set by flag or environment: the pages cannot change it
+	// Failed is why the stored choice did not start at the last (re)start:
+	// Hearth then serves plain HTTP on its own port only, so the pages
+	// stay up to mend it.
+	Failed string
 }
 
 // AddressReport is what the address step shows.

@@ -15,7 +15,9 @@
 // and asking the relays to crawl now. The move page (move.go) drives the
 // account mover (identity/account/move) for "Bring my account here"; the
 // wizard (wizard.go) offers a local trial, and its address step sets how
-// HTTPS is served (TLSChoice, checked and stored by the backend); the
+// HTTPS is served (TLSChoice, checked and stored by the backend), which
+// the HTTPS page (admin_https.go) changes after setup through the same
+// check, naming a stored choice that failed to start; the
 // status page's cards and charts (cards.go, charts.go) say in words what is
 // fine and what needs the owner, down to the public certificate's end and
 // each account a relay holds out of step (relays_accounts.go). The OAuth sign-in and consent page and the account page's

@@ -35,7 +35,8 @@ type fakeBackend struct {
 	ownerErr error // CreateOwner fails with it
 	relays   []RelayStatus
 	tls      TLSChoice
-	tlsErr   error // SaveTLS refuses with it
+	tlsErr   error // SaveTLS and ApplyTLS refuse with it
+	restarts int   // ApplyTLS restarts
 }
 
 func (f *fakeBackend) Owner() (string, bool)        { return f.owner, f.owner != "" }
@@ -68,6 +69,13 @@ func (f *fakeBackend) SaveTLS(_ context.Context, host string, c TLSChoice) error
 		return f.tlsErr
 	}
 	f.tls = c
+	return nil
+}
+func (f *fakeBackend) ApplyTLS(ctx context.Context, c TLSChoice) error {
+	if err := f.SaveTLS(ctx, f.host, c); err != nil {
+		return err
+	}
+	f.restarts++
 	return nil
 }
 func (f *fakeBackend) CheckAddress(_ context.Context, h string) AddressReport {

@@ -117,14 +117,7 @@ func (p *Pages) address(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Redirect(w, r, "/setup?step=address&check="+url.QueryEscape(host), http.StatusSeeOther)
 		return
 	}
-	choice := p.b.TLS()
-	if !choice.Fixed {
-		choice = TLSChoice{Mode: r.PostFormValue("tls"), Cert: strings.TrimSpace(r.PostFormValue("tls_cert")),
-			Key: strings.TrimSpace(r.PostFormValue("tls_key"))}
-		if choice.Mode == "" {
-			choice.Mode = "off"
-		}
-	}
+	choice := tlsChoiceOf(r, p.b.TLS())
 	again := func(err error) {
 		p.setupStep(w, r, s, map[string]any{"Step": "address", "Host": host, "TLS": choice, "Error": err.Error()})
 	}
@@ -139,6 +132,20 @@ func (p *Pages) address(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	p.restarting(w, "its address, "+host)
+}
+
+// tlsChoiceOf is the HTTPS choice a form (the address step's or the HTTPS
+// page's) makes, or cur when flag or environment fixed it.
+func tlsChoiceOf(r *http.Request, cur TLSChoice) TLSChoice {
+	if cur.Fixed {
+		return cur
+	}
+	c := TLSChoice{Mode: r.PostFormValue("tls"), Cert: strings.TrimSpace(r.PostFormValue("tls_cert")),
+		Key: strings.TrimSpace(r.PostFormValue("tls_key")), Failed: cur.Failed}
+	if c.Mode == "" {
+		c.Mode = "off"
+	}
+	return c
 }
 
 func (p *Pages) startTrial(w http.ResponseWriter, r *http.Request, s *session) {
