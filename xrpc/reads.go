@@ -76,19 +76,18 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, a *Auth) erro
 
 // appendRecord appends {"cid":…,"uri":…,"value":…}, the record view of
 // getRecord and listRecords, to buf. The value goes from DAG-CBOR to JSON
-// straight into buf: no map of the answer is built and encoded again.
+// straight into buf, written by the walk that checks it: no value of the
+// record nor map of the answer is built. On an error buf is as it was.
 func appendRecord(buf []byte, did, coll string, rec repo.Record) ([]byte, error) {
-	v, err := dagcbor.Decode(rec.Value)
-	if err != nil {
-		return buf, err
-	}
+	start := len(buf)
 	buf = append(buf, `{"cid":`...)
 	buf = appendJSONString(buf, rec.CID.String())
 	buf = append(buf, `,"uri":`...)
 	buf = appendJSONString(buf, atURI(did, coll, rec.RKey))
 	buf = append(buf, `,"value":`...)
-	if buf, err = dagcbor.AppendJSON(buf, v); err != nil {
-		return buf, err
+	buf, err := dagcbor.AppendCBORAsJSON(buf, rec.Value)
+	if err != nil {
+		return buf[:start], err
 	}
 	return append(buf, '}'), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -62,6 +63,7 @@ type walker struct {
 	data  []byte
 	off   int
 	build bool
+	out   *jsonWriter // set: write the item as JSON while walking (AppendCBORAsJSON)
 }
 
 func (w *walker) top() (any, error) {
@@ -160,6 +162,9 @@ func (w *walker) value(depth int) (any, error) {
 		if w.build {
 			return int64(arg), nil
 		}
+		if w.out != nil {
+			w.out.buf = strconv.AppendUint(w.out.buf, arg, 10)
+		}
 		return nil, nil
 
 	case majNeg:
@@ -169,12 +174,21 @@ func (w *walker) value(depth int) (any, error) {
 		if w.build {
 			return -1 - int64(arg), nil
 		}
+		if w.out != nil {
+			w.out.buf = strconv.AppendInt(w.out.buf, -1-int64(arg), 10)
+		}
 		return nil, nil
 
 	case majBytes:
 		b, err := w.take(start, arg)
-		if err != nil || !w.build {
+		if err != nil {
 			return nil, err
+		}
+		if w.out != nil {
+			w.out.bytes(b)
+		}
+		if !w.build {
+			return nil, nil
 		}
 		return bytes.Clone(b), nil
 
@@ -188,6 +202,9 @@ func (w *walker) value(depth int) (any, error) {
 		}
 		if w.build {
 			return string(b), nil
+		}
+		if w.out != nil {
+			return nil, w.out.string(string(b))
 		}
 		return nil, nil
 
@@ -206,10 +223,13 @@ func (w *walker) value(depth int) (any, error) {
 	default: // majOther
 		switch info {
 		case simpleFalse:
+			w.emit("false")
 			return false, nil
 		case simpleTrue:
+			w.emit("true")
 			return true, nil
 		case simpleNull:
+			w.emit("null")
 			return nil, nil
 		case 23:
 			return nil, w.fail(start, ErrInvalid, nil, "undefined is not allowed")
@@ -220,6 +240,13 @@ func (w *walker) value(depth int) (any, error) {
 		default:
 			return nil, w.fail(start, ErrInvalid, nil, "simple value (info %d) is not allowed", info)
 		}
+	}
+}
+
+// emit writes literal JSON when the walk writes JSON.
+func (w *walker) emit(s string) {
+	if w.out != nil {
+		w.out.buf = append(w.out.buf, s...)
 	}
 }
 
@@ -235,7 +262,14 @@ func (w *walker) array(start, depth int, n uint64) (any, error) {
 	if w.build {
 		arr = make([]any, 0, min(n, preallocCap))
 	}
-	for range n {
+	if w.out != nil {
+		w.out.buf = append(w.out.buf, '[')
+		defer func() { w.out.buf = append(w.out.buf, ']') }()
+	}
+	for i := range n {
+		if w.out != nil && i > 0 {
+			w.out.buf = append(w.out.buf, ',')
+		}
 		v, err := w.value(depth + 1)
 		if err != nil {
 			return nil, err
@@ -261,6 +295,10 @@ func (w *walker) mapping(start, depth int, n uint64) (any, error) {
 	var m map[string]any
 	if w.build {
 		m = make(map[string]any, min(n, preallocCap))
+	}
+	if w.out != nil {
+		w.out.buf = append(w.out.buf, '{')
+		defer func() { w.out.buf = append(w.out.buf, '}') }()
 	}
 	var prev []byte
 	for i := range n {
@@ -288,6 +326,11 @@ func (w *walker) mapping(start, depth int, n uint64) (any, error) {
 			}
 		}
 		prev = key
+		if w.out != nil {
+			if err := w.out.key(i, key); err != nil {
+				return nil, err
+			}
+		}
 		v, err := w.value(depth + 1)
 		if err != nil {
 			return nil, err
@@ -326,6 +369,9 @@ func (w *walker) link(start int) (any, error) {
 	}
 	if w.build {
 		return c, nil
+	}
+	if w.out != nil {
+		w.out.link(c)
 	}
 	return nil, nil
 }
