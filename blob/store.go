@@ -75,6 +75,11 @@ type Store struct {
 	DB    *store.DB
 	Limit int64 // largest blob accepted; 0 means DefaultLimit
 	Now   func() time.Time
+
+	// chunks holds chunk buffers between uploads: a 1 MiB upload would
+	// otherwise allocate (and the GC sweep) 1 MiB of buffers each time.
+	// Its zero value is ready; a Store is used by pointer and not copied.
+	chunks sync.Pool
 }
 
 func (s *Store) now() time.Time {
@@ -108,7 +113,7 @@ type UploadOptions struct {
 // per batch plus two. Memory stays bounded either way: a batch of chunk
 // buffers is allocated once and reused for every batch of a large blob.
 func (s *Store) Upload(ctx context.Context, did string, r io.Reader, opts UploadOptions) (Meta, error) {
-	u := &upload{h: sha256.New(), batch: make([][]byte, 0, batchChunks)}
+	u := &upload{h: sha256.New(), batch: make([][]byte, 0, batchChunks), pool: &s.chunks}
 	defer u.release()
 	eof, err := u.readBatch(r, s.limit())
 	if err != nil {
@@ -144,7 +149,8 @@ type upload struct {
 	head  []byte
 	n     uint32 // chunks read
 	batch [][]byte
-	spare [][]byte // chunk buffers of stored batches, for reuse
+	spare [][]byte   // chunk buffers of stored batches, for reuse
+	pool  *sync.Pool // the store's chunk buffers
 	// carry is the byte read past a full batch to learn whether the
 	// stream had ended; it starts the next chunk.
 	carry    byte
@@ -161,7 +167,7 @@ func (u *upload) readBatch(r io.Reader, limit int64) (eof bool, err error) {
 		if k := len(u.spare); k > 0 {
 			buf, u.spare = u.spare[k-1], u.spare[:k-1]
 		} else {
-			buf = chunkPool.Get().(*[ChunkSize]byte)[:]
+			buf = u.buffer()
 		}
 		start := 0
 		if u.hasCarry {
@@ -217,16 +223,20 @@ func (u *upload) take(chunk []byte, limit int64) error {
 	return nil
 }
 
-// chunkPool holds chunk buffers between uploads: a 1 MiB upload would
-// otherwise allocate (and the GC sweep) 1 MiB of buffers each time.
-var chunkPool = sync.Pool{New: func() any { return new([ChunkSize]byte) }}
+// buffer is a chunk buffer from the store's pool, or a new one.
+func (u *upload) buffer() []byte {
+	if b, ok := u.pool.Get().(*[ChunkSize]byte); ok {
+		return b[:]
+	}
+	return new([ChunkSize]byte)[:]
+}
 
 // release returns every buffer of u to the pool; u's chunks must no longer
 // be referenced (their transaction has committed or been rolled back).
 func (u *upload) release() {
 	u.recycle()
 	for _, b := range u.spare {
-		chunkPool.Put((*[ChunkSize]byte)(b[:ChunkSize]))
+		u.pool.Put((*[ChunkSize]byte)(b[:ChunkSize]))
 	}
 	u.spare = nil
 }
