@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/x509"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hearth-pds/hearth/store"
 )
 
 // adminLogin is a browser logged in at /status as the admin of the
@@ -84,34 +81,17 @@ func TestHTTPSPageSetsTLSFiles(t *testing.T) {
 		t.Fatalf("the page after the restart: %s", now)
 	}
 	stop()
-	db, err := store.Open(dbPath(data), store.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if got := storedTLSChoice(t, data); !strings.Contains(got, `"Mode":"files"`) || !strings.Contains(got, cert) {
+		t.Errorf("stored HTTPS choice %q", got)
 	}
-	defer db.Close()
-	db.View(func(tx *store.Tx) error {
-		if got := string(tx.Meta(metaTLS)); !strings.Contains(got, `"Mode":"files"`) || !strings.Contains(got, cert) {
-			t.Errorf("stored HTTPS choice %q", got)
-		}
-		return nil
-	})
 }
 
 // A stored certificate that goes missing leaves Hearth on plain HTTP; the
 // HTTPS page names that state, and choosing the proxy mends it.
 func TestHTTPSPageNamesAFailedChoice(t *testing.T) {
 	data := t.TempDir()
-	db, err := store.Open(dbPath(data), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	gone := filepath.Join(t.TempDir(), "gone.pem")
-	if err := db.Update(context.Background(), func(tx *store.Tx) error {
-		return tx.SetMeta(metaTLS, []byte(`{"Mode":"files","Cert":"`+gone+`","Key":"`+gone+`"}`))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	storeTLSChoice(t, data, `{"Mode":"files","Cert":"`+gone+`","Key":"`+gone+`"}`)
 	listen := freeAddr(t)
 	env := map[string]string{
 		"HEARTH_DATA": data, "HEARTH_LISTEN": listen, "HEARTH_PLC_URL": fakePLC(t), "HEARTH_RELAYS": "http://127.0.0.1:9",

@@ -143,34 +143,17 @@ func TestWizardSetsTLSFiles(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	stop()
-	db, err := store.Open(dbPath(data), store.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if got := storedTLSChoice(t, data); !strings.Contains(got, `"Mode":"files"`) || !strings.Contains(got, cert) {
+		t.Errorf("stored HTTPS choice %q", got)
 	}
-	defer db.Close()
-	db.View(func(tx *store.Tx) error {
-		if got := string(tx.Meta(metaTLS)); !strings.Contains(got, `"Mode":"files"`) || !strings.Contains(got, cert) {
-			t.Errorf("stored HTTPS choice %q", got)
-		}
-		return nil
-	})
 }
 
 // A certificate chosen in the wizard that later goes missing does not stop
 // the daemon: it serves without HTTPS, so the pages stay up to mend it.
 func TestWizardTLSChoiceThatStopsWorking(t *testing.T) {
 	data := t.TempDir()
-	db, err := store.Open(dbPath(data), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	gone := filepath.Join(t.TempDir(), "gone.pem")
-	if err := db.Update(context.Background(), func(tx *store.Tx) error {
-		return tx.SetMeta(metaTLS, []byte(`{"Mode":"files","Cert":"`+gone+`","Key":"`+gone+`"}`))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	storeTLSChoice(t, data, `{"Mode":"files","Cert":"`+gone+`","Key":"`+gone+`"}`)
 	env := map[string]string{
 		"HEARTH_DATA": data, "HEARTH_LISTEN": freeAddr(t), "HEARTH_PLC_URL": fakePLC(t), "HEARTH_RELAYS": "http://127.0.0.1:9",
 		"HEARTH_ADMIN_PASSWORD": "admin-pw", "HEARTH_HTTPS_LISTEN": freeAddr(t), "HEARTH_HTTP_LISTEN": freeAddr(t),
@@ -178,5 +161,33 @@ func TestWizardTLSChoiceThatStopsWorking(t *testing.T) {
 	logs, _ := startHearth(t, env, nil)
 	if !strings.Contains(logs.String(), "serving without HTTPS") {
 		t.Fatalf("no warning in the log:\n%s", logs.String())
+	}
+}
+
+// storedTLSChoice reads the HTTPS choice kept in the data file of a stopped
+// daemon.
+func storedTLSChoice(t *testing.T, data string) string {
+	t.Helper()
+	db, err := store.Open(dbPath(data), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got string
+	db.View(func(tx *store.Tx) error { got = string(tx.Meta(metaTLS)); return nil })
+	return got
+}
+
+// storeTLSChoice keeps an HTTPS choice in the data file before the daemon
+// starts, as the wizard would have.
+func storeTLSChoice(t *testing.T, data, choice string) {
+	t.Helper()
+	db, err := store.Open(dbPath(data), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(context.Background(), func(tx *store.Tx) error { return tx.SetMeta(metaTLS, []byte(choice)) }); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -36,6 +36,16 @@ export async function startHearth(binary, env = {}) {
   return {
     url: `http://127.0.0.1:${port}`,
     logs: () => logs,
+    // healthy waits up to 10 s for the daemon's first answer.
+    async healthy() {
+      for (let i = 0; i < 100; i++) {
+        try {
+          if ((await fetch(`http://127.0.0.1:${port}/xrpc/_health`)).ok) return
+        } catch {}
+        await sleep(100)
+      }
+      throw new Error('hearth did not answer /xrpc/_health:\n' + logs)
+    },
     async setupCode() {
       for (let i = 0; i < 100 && !/setup_code=/.test(logs); i++) await sleep(50)
       return logs.match(/setup_code=(\S+)/)?.[1]

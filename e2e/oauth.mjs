@@ -20,7 +20,7 @@ import assert from 'node:assert/strict'
 import { Agent, AtpAgent } from '@atproto/api'
 import { NodeOAuthClient } from '@atproto/oauth-client-node'
 import { startPLC } from './plc-server.mjs'
-import { freePort, launchBrowser, phone, sleep, startHearth } from './hearth.mjs'
+import { freePort, launchBrowser, phone, startHearth } from './hearth.mjs'
 
 const binary = process.argv[2]
 const artifacts = path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts')
@@ -101,12 +101,7 @@ async function main() {
     console.error('step:', s)
   }
   try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        if ((await fetch(url + '/xrpc/_health')).ok) break
-      } catch {}
-      await sleep(100)
-    }
+    await hearth.healthy()
     const handle = 'alice.test'
     const pw = new AtpAgent({ service: url })
     await pw.createAccount({ handle, email: 'alice@example.com', password })
