@@ -152,27 +152,9 @@ type hostStatusAnswer struct {
 // hostStatus asks relay for com.atproto.sync.getHostStatus of this host.
 func (c *Crawler) hostStatus(ctx context.Context, relay string) (hostStatusAnswer, string, error) {
 	var ans hostStatusAnswer
-	u := relayURL(relay) + "/xrpc/com.atproto.sync.getHostStatus?hostname=" + url.QueryEscape(c.Hostname)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	raw, err := c.relayGet(ctx, relay, "com.atproto.sync.getHostStatus?hostname="+url.QueryEscape(c.Hostname), "HostNotFound", errHostNotFound, &ans)
 	if err != nil {
-		return ans, "", err
-	}
-	res, err := c.HTTP.Do(req)
-	if err != nil {
-		return ans, "", err
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-	raw := string(bytes.TrimSpace(body))
-	if res.StatusCode/100 != 2 {
-		var e struct{ Error string }
-		if json.Unmarshal(body, &e) == nil && e.Error == "HostNotFound" {
-			return ans, raw, errHostNotFound
-		}
-		return ans, raw, fmt.Errorf("relay answered %d: %s", res.StatusCode, raw)
-	}
-	if err := json.Unmarshal(body, &ans); err != nil {
-		return ans, raw, fmt.Errorf("relay's answer is not JSON: %w", err)
+		return ans, raw, err
 	}
 	switch ans.Status {
 	case StateActive, StateIdle, StateOffline, StateThrottled, StateBanned:
@@ -180,4 +162,32 @@ func (c *Crawler) hostStatus(ctx context.Context, relay string) (hostStatusAnswe
 		return ans, raw, fmt.Errorf("relay answered an unknown status %q", ans.Status)
 	}
 	return ans, raw, nil
+}
+
+// relayGet makes one query of relay and decodes its answer into out; it
+// returns the answer's text (4 KiB at most), and notFoundErr when the relay
+// answers the XRPC error notFound.
+func (c *Crawler) relayGet(ctx context.Context, relay, query, notFound string, notFoundErr error, out any) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, relayURL(relay)+"/xrpc/"+query, nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	raw := string(bytes.TrimSpace(body))
+	if res.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error == notFound {
+			return raw, notFoundErr
+		}
+		return raw, fmt.Errorf("relay answered %d: %s", res.StatusCode, raw)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return raw, fmt.Errorf("relay's answer is not JSON: %w", err)
+	}
+	return raw, nil
 }

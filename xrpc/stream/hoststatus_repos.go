@@ -2,11 +2,8 @@ package stream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -93,26 +90,8 @@ var errRepoNotFound = errors.New("the relay does not know this account")
 // repoStatus asks relay for com.atproto.sync.getRepoStatus of did.
 func (c *Crawler) repoStatus(ctx context.Context, relay, did string) (repoStatusAnswer, error) {
 	var ans repoStatusAnswer
-	u := relayURL(relay) + "/xrpc/com.atproto.sync.getRepoStatus?did=" + url.QueryEscape(did)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
+	if _, err := c.relayGet(ctx, relay, "com.atproto.sync.getRepoStatus?did="+url.QueryEscape(did), "RepoNotFound", errRepoNotFound, &ans); err != nil {
 		return ans, err
-	}
-	res, err := c.HTTP.Do(req)
-	if err != nil {
-		return ans, err
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-	if res.StatusCode/100 != 2 {
-		var e struct{ Error string }
-		if json.Unmarshal(body, &e) == nil && e.Error == "RepoNotFound" {
-			return ans, errRepoNotFound
-		}
-		return ans, fmt.Errorf("relay answered %d: %s", res.StatusCode, strings.TrimSpace(string(body)))
-	}
-	if err := json.Unmarshal(body, &ans); err != nil {
-		return ans, fmt.Errorf("relay's answer is not JSON: %w", err)
 	}
 	if ans.DID != did {
 		// Judging it would mend, or pass as in step, the wrong account.
