@@ -2,7 +2,10 @@
 // manages their lifecycle.
 //
 // An upload streams into fixed-size chunks keyed by a fresh blob id, hashing
-// as it goes, so memory stays flat however large the blob; only when the
+// as it goes, so memory stays flat however large the blob. A blob that fits
+// one batch of chunks (1 MiB) is written in one transaction; a larger one a
+// batch per transaction, each into a bucket of its own so that no commit
+// rewrites the chunks of another (chunks.go). Only when the
 // CID is known is it registered (or, for bytes already held, the new chunks
 // are dropped). Content is sniffed from the first bytes and compared with
 // the declared type, and location metadata (EXIF GPS in JPEG, PNG, WebP,

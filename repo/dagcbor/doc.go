@@ -28,5 +28,7 @@
 // The JSON form (FromJSON, RecordFromJSON, ToJSON) writes a link as
 // {"$link": "<cid>"} and bytes as {"$bytes": "<base64, no padding>"}. Blob
 // references stay ordinary maps in both forms; Blob and FindBlobs recognise
-// them.
+// them. AppendCBORAsJSON writes the JSON form straight from strict DAG-CBOR
+// bytes, in the same walk that checks them (Validate, Decode and it share one
+// walker, so they cannot disagree), without building the value.
 package dagcbor

@@ -9,4 +9,10 @@
 // hold exactly the reachable blocks. Proof and CoveringProof give the nodes a
 // consumer needs to check a key, or to invert a commit's operations (sync
 // 1.1). Verify checks a whole tree from untrusted blocks.
+//
+// A Cache (Tree.UseCache) keeps decoded nodes by CID across trees, so that
+// each write to a repository does not read and decode again the path the
+// previous one made; a CID names its bytes, so one cache serves every tree.
+// Nodes are encoded by hand (the shape is fixed), held to the generic
+// DAG-CBOR encoder by a test.
 package mst
