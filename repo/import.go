@@ -117,6 +117,7 @@ func Import(tx *store.Tx, s *Snapshot) error {
 			return err
 		}
 	}
+	refs := map[cid.CID]int{}
 	for _, rec := range s.Records {
 		if err := put(rec.CID); err != nil {
 			return err
@@ -124,7 +125,10 @@ func Import(tx *store.Tx, s *Snapshot) error {
 		if err := r.PutRecord(rec.Path, rec.CID.Bytes()); err != nil {
 			return err
 		}
-		if _, err := r.AddRef(rec.CID.Bytes(), 1); err != nil {
+		refs[rec.CID]++
+	}
+	for c, n := range refs {
+		if err := r.SetRefs(c.Bytes(), n); err != nil {
 			return err
 		}
 	}

@@ -202,6 +202,55 @@ func TestWritesAndGC(t *testing.T) {
 	f.checkReachable()
 }
 
+// TestSharedRecordBlock follows one record block held by several paths
+// across commits: counts above one are stored, one is implied by the block,
+// and the block goes only with its last path.
+func TestSharedRecordBlock(t *testing.T) {
+	f := newFixture(t)
+	same := record(t, "shared")
+	other := record(t, "other")
+	op := func(a Action, rkey string, rec []byte) Op {
+		return Op{Action: a, Collection: "app.bsky.feed.post", RKey: rkey, Record: rec}
+	}
+	steps := []struct {
+		name  string
+		ops   []Op
+		paths int // paths holding the shared block afterwards
+	}{
+		{"create one", []Op{op(Create, "a", same)}, 1},
+		{"create a second in its own commit", []Op{op(Create, "b", same)}, 2},
+		{"create two more in one commit", []Op{op(Create, "c", same), op(Create, "d", same)}, 4},
+		{"move one away and one back", []Op{op(Update, "a", other), op(Create, "e", same)}, 4},
+		{"delete one", []Op{op(Delete, "b", nil)}, 3},
+		{"delete two", []Op{op(Delete, "c", nil), op(Delete, "d", nil)}, 1},
+		{"swap the last to other content", []Op{op(Update, "e", other)}, 0},
+		{"bring it back", []Op{op(Update, "a", same)}, 1},
+	}
+	var shared cid.CID
+	for _, st := range steps {
+		c, err := f.apply(st.ops, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		for _, o := range c.Ops {
+			if o.Path == "app.bsky.feed.post/a" && o.CID.Defined() && !shared.Defined() {
+				shared = o.CID
+			}
+		}
+		f.checkReachable()
+		f.db.View(func(tx *store.Tx) error {
+			r, _ := tx.Repo(testDID)
+			if n := r.Refs(shared.Bytes()); n != st.paths {
+				t.Errorf("%s: Refs = %d, want %d", st.name, n, st.paths)
+			}
+			if has := r.Block(shared.Bytes()) != nil; has != (st.paths > 0) {
+				t.Errorf("%s: block stored = %v with %d paths", st.name, has, st.paths)
+			}
+			return nil
+		})
+	}
+}
+
 func TestRejectedWritesChangeNothing(t *testing.T) {
 	f := newFixture(t)
 	if _, err := f.apply([]Op{{Action: Create, Collection: "app.bsky.feed.post", RKey: "a", Record: record(t, "a")}}, nil); err != nil {

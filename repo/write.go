@@ -259,19 +259,35 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 		}
 	}
 
-	// Store: new blocks first, then reference counts, then deletions, so a
-	// CID that is both dropped and re-added in one commit survives.
+	// Reference counts are read before the new blocks land (a stored
+	// record block without a count has one), summed over the ops, and
+	// written after; blocks are stored before deletions, so a CID that is
+	// both dropped and re-added in one commit survives.
+	refs := map[cid.CID]int{}
+	count := func(c cid.CID) int {
+		n, ok := refs[c]
+		if !ok {
+			n = r.Refs(c.Bytes())
+		}
+		return n
+	}
+	for _, op := range c.Ops {
+		if op.CID.Defined() {
+			refs[op.CID] = count(op.CID) + 1
+		}
+	}
+	for _, op := range c.Ops {
+		if op.Prev.Defined() {
+			refs[op.Prev] = count(op.Prev) - 1
+		}
+	}
 	for _, b := range c.Blocks {
 		if err := r.PutBlock(b.CID.Bytes(), c.Rev, b.Data); err != nil {
 			return nil, fmt.Errorf("repo %s: store block: %w", did, err)
 		}
 	}
-	var dropped []cid.CID
 	for _, op := range c.Ops {
 		if op.CID.Defined() {
-			if _, err := r.AddRef(op.CID.Bytes(), 1); err != nil {
-				return nil, err
-			}
 			if err := r.PutRecord(op.Path, op.CID.Bytes()); err != nil {
 				return nil, err
 			}
@@ -279,16 +295,23 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 			return nil, err
 		}
 	}
+	var dropped []cid.CID
 	for _, op := range c.Ops {
-		if !op.Prev.Defined() {
+		n, seen := refs[op.Prev]
+		if !op.Prev.Defined() || !seen {
 			continue
 		}
-		n, err := r.AddRef(op.Prev.Bytes(), -1)
-		if err != nil {
-			return nil, err
+		delete(refs, op.Prev) // a prev named by two ops is dropped once
+		if err := r.SetRefs(op.Prev.Bytes(), n); err != nil {
+			return nil, fmt.Errorf("repo %s: %w", did, err)
 		}
 		if n == 0 {
 			dropped = append(dropped, op.Prev)
+		}
+	}
+	for c, n := range refs {
+		if err := r.SetRefs(c.Bytes(), n); err != nil {
+			return nil, fmt.Errorf("repo %s: %w", did, err)
 		}
 	}
 	removed = append(removed, dropped...)

@@ -67,8 +67,9 @@
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that
 //	                          first wrote the block, so "export since rev" is a scan
 //	    records/<coll>/<rkey> record CID (36 bytes); a cursor scan lists a collection
-//	    refs/<cid>            uvarint count of record paths whose value is that CID;
-//	                          a record block is deleted when its count reaches zero
+//	    refs/<cid>            uvarint count of record paths whose value is that CID,
+//	                          kept only above one (a stored record block without an
+//	                          entry has one); the block is deleted at zero
 //
 // CIDs are stored in their 36-byte binary form. The package imports nothing
 // else of Hearth's, so it speaks in bytes and strings; package repo gives

@@ -258,22 +258,31 @@ func (r *Repo) Collections() []string {
 // RecordCount returns the number of records.
 func (r *Repo) RecordCount() int { return r.records.Stats().KeyN }
 
-// AddRef changes the reference count of a record block by delta and returns
-// the new count. At zero the count is removed.
-func (r *Repo) AddRef(cid []byte, delta int) (int, error) {
-	n := 0
+// Refs returns how many record paths hold the record block cid. Only
+// counts above one are stored: a stored block without an entry has one,
+// so a record with content of its own (nearly all of them) costs no
+// write here. Call it before the commit's new blocks are stored.
+func (r *Repo) Refs(cid []byte) int {
 	if v := r.refs.Get(cid); v != nil {
 		u, _ := binary.Uvarint(v)
-		n = int(u)
+		return int(u)
 	}
-	n += delta
+	if r.blocks.Get(cid) != nil {
+		return 1
+	}
+	return 0
+}
+
+// SetRefs stores the count Refs will return once the block is stored (or,
+// at zero, deleted).
+func (r *Repo) SetRefs(cid []byte, n int) error {
 	if n < 0 {
-		return 0, fmt.Errorf("store: reference count of %x below zero", cid)
+		return fmt.Errorf("store: reference count of %x below zero", cid)
 	}
-	if n == 0 {
-		return 0, r.refs.Delete(cid)
+	if n <= 1 {
+		return r.refs.Delete(cid)
 	}
-	return n, r.refs.Put(cid, binary.AppendUvarint(nil, uint64(n)))
+	return r.refs.Put(cid, binary.AppendUvarint(nil, uint64(n)))
 }
 
 // Stats reports block count and bytes and record count.

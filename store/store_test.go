@@ -170,15 +170,29 @@ func TestRefsAndBlocksSince(t *testing.T) {
 	db := openTest(t, Options{NoSync: true})
 	db.Update(context.Background(), func(tx *Tx) error {
 		r, _ := tx.CreateRepo("did:plc:a")
-		for i, n := range []int{1, 1, -1, -1} {
-			got, err := r.AddRef([]byte("x"), n)
-			if want := []int{1, 2, 1, 0}[i]; err != nil || got != want {
-				t.Fatalf("AddRef step %d = %d, %v; want %d", i, got, err, want)
+		// A stored block without an entry has one reference; only counts
+		// above one are written.
+		if n := r.Refs([]byte("x")); n != 0 {
+			t.Fatalf("Refs of an absent block = %d, want 0", n)
+		}
+		r.PutBlock([]byte("x"), "1111111111111", []byte("X"))
+		for _, c := range []struct{ set, want int }{{-1, 1}, {2, 2}, {3, 3}, {1, 1}, {0, 1}} {
+			if c.set >= 0 {
+				if err := r.SetRefs([]byte("x"), c.set); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := r.Refs([]byte("x")); n != c.want {
+				t.Fatalf("after SetRefs(%d): Refs = %d, want %d", c.set, n, c.want)
+			}
+			if stored := r.refs.Get([]byte("x")) != nil; stored != (c.want > 1) {
+				t.Fatalf("after SetRefs(%d): entry stored = %v", c.set, stored)
 			}
 		}
-		if _, err := r.AddRef([]byte("x"), -1); err == nil {
+		if err := r.SetRefs([]byte("x"), -1); err == nil {
 			t.Fatal("count below zero accepted")
 		}
+		r.DeleteBlock([]byte("x"))
 		r.PutBlock([]byte("a"), "2222222222222", []byte("A"))
 		r.PutBlock([]byte("b"), "3333333333333", []byte("B"))
 		r.PutBlock([]byte("a"), "4444444444444", []byte("A")) // keeps first rev
