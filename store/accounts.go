@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -76,11 +78,59 @@ func (tx *Tx) bucket(name []byte) *bolt.Bucket { return tx.btx.Bucket(name) }
 
 // Account loads the account of did.
 func (tx *Tx) Account(did string) (*Account, error) {
-	var a Account
-	if err := getJSON(tx.bucket(bucketAccounts), []byte(did), &a); err != nil {
-		return nil, fmt.Errorf("account %s: %w", did, err)
+	raw := tx.bucket(bucketAccounts).Get([]byte(did))
+	if raw == nil {
+		return nil, fmt.Errorf("account %s: %w", did, ErrNotFound)
 	}
+	if a, ok := tx.accounts.get(did, raw); ok {
+		return a, nil
+	}
+	var a Account
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, fmt.Errorf("account %s: store: decode: %w", did, err)
+	}
+	tx.accounts.put(did, raw, &a)
 	return &a, nil
+}
+
+// accountCache keeps each account decoded beside the stored bytes it came
+// from: every authenticated request loads its account, and decoding the
+// JSON was most of that. An entry is used only while the bytes in the file
+// are still exactly these, so it can never be stale, whatever transaction
+// (committed or rolled back) filled it.
+type accountCache struct {
+	m sync.Map // DID → *cachedAccount
+	n atomic.Int32
+}
+
+type cachedAccount struct {
+	raw []byte
+	a   Account
+}
+
+// maxCachedAccounts bounds the cache on a server with many accounts.
+const maxCachedAccounts = 4096
+
+func (c *accountCache) get(did string, raw []byte) (*Account, bool) {
+	if c == nil {
+		return nil, false
+	}
+	v, ok := c.m.Load(did)
+	if !ok || !bytes.Equal(v.(*cachedAccount).raw, raw) {
+		return nil, false
+	}
+	a := v.(*cachedAccount).a // a copy: callers change fields and store them
+	return &a, true
+}
+
+func (c *accountCache) put(did string, raw []byte, a *Account) {
+	if c == nil {
+		return
+	}
+	if _, loaded := c.m.Swap(did, &cachedAccount{raw: bytes.Clone(raw), a: *a}); !loaded && c.n.Add(1) > maxCachedAccounts {
+		c.m.Delete(did)
+		c.n.Add(-1)
+	}
 }
 
 // AccountByHandle finds the account that holds handle.
@@ -220,6 +270,12 @@ func (tx *Tx) RefreshToken(id string) (*RefreshToken, error) {
 		return nil, fmt.Errorf("refresh token: %w", err)
 	}
 	return &t, nil
+}
+
+// HasRefreshToken reports whether the refresh token id is still stored (a
+// session lives as long as its refresh token).
+func (tx *Tx) HasRefreshToken(id string) bool {
+	return tx.bucket(bucketRefresh).Get([]byte(id)) != nil
 }
 
 // PutRefreshToken stores a refresh token record.

@@ -54,6 +54,8 @@ type DB struct {
 	// no call is queued after the committer has drained and exited.
 	mu       sync.RWMutex
 	isClosed bool
+
+	accounts accountCache
 }
 
 type call struct {
@@ -139,7 +141,7 @@ func (db *DB) Bolt() *bolt.DB { return db.bolt }
 // View runs fn in a read-only transaction. Keep it short: a long read
 // transaction pins old pages and makes the file grow.
 func (db *DB) View(fn func(*Tx) error) error {
-	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, accounts: &db.accounts}) })
 }
 
 // Update runs fn in a read-write transaction shared with other concurrent
@@ -203,7 +205,7 @@ func (db *DB) run(group []*call) {
 		failed := -1
 		var ferr error
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{btx: btx}
+			tx := &Tx{btx: btx, accounts: &db.accounts}
 			for i, c := range group {
 				if err := safeCall(c.fn, tx); err != nil {
 					failed, ferr = i, err
@@ -240,7 +242,8 @@ func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
 // Tx is a transaction. Byte slices it returns are valid only until the
 // transaction ends; copy what must outlive it.
 type Tx struct {
-	btx *bolt.Tx
+	btx      *bolt.Tx
+	accounts *accountCache // nil for a file opened outside Open
 }
 
 // Writable reports whether tx may write.

@@ -119,8 +119,7 @@ func (s *Service) Current(c *Credentials) (*store.Account, error) {
 		if a, err = tx.Account(c.DID); err != nil {
 			return err
 		}
-		_, err = tx.RefreshToken(c.ID)
-		live = err == nil
+		live = tx.HasRefreshToken(c.ID)
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {

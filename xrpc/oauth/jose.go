@@ -88,6 +88,27 @@ func parseJWS(s string) (*jws, error) {
 	return t, nil
 }
 
+// headerOf returns the typ and alg of a compact JWS's header, or "" for
+// both when the header does not decode.
+func headerOf(s string) (typ, alg string) {
+	head, _, ok := strings.Cut(s, ".")
+	if !ok || len(head) > maxJWT {
+		return "", ""
+	}
+	raw, err := b64.DecodeString(head)
+	if err != nil {
+		return "", ""
+	}
+	var h struct {
+		Typ string `json:"typ"`
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(raw, &h) != nil {
+		return "", ""
+	}
+	return h.Typ, h.Alg
+}
+
 // audience reports whether the aud claim (a string or an array) holds want.
 func (c *jwtClaims) audience(want string) bool {
 	var one string

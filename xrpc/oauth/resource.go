@@ -53,6 +53,12 @@ func (s *Server) parseAccess(tok string) (*accessToken, error) {
 // access tokens (signature checked), so that one sent as Bearer can be
 // refused as such.
 func (s *Server) IsAccessToken(tok string) bool {
+	// Every session token of the other kinds comes through here first, so
+	// the header alone turns them away before the claims are decoded:
+	// password sessions are at+jwt too, but HS256.
+	if typ, alg := headerOf(tok); typ != "at+jwt" || alg != "ES256" {
+		return false
+	}
 	_, err := s.parseAccess(tok)
 	return err == nil
 }
