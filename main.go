@@ -51,7 +51,8 @@ func serveCommand(args []string, stderr io.Writer, getenv func(string) string) e
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log, logs := newBufferedLogger(stderr)
+	defer logs.Flush()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil {
