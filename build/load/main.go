@@ -49,21 +49,82 @@ func main() {
 	flag.StringVar(&cfg.profile, "profile", "", "take a CPU profile of Hearth during this phase (build it with -tags pprof)")
 	flag.StringVar(&cfg.profileOut, "profile-out", "hearth-cpu.prof", "where the profile goes")
 	flag.IntVar(&cfg.profileSecs, "profile-seconds", 5, "length of the profile")
+	rounds := flag.Int("rounds", 1, "side-by-side runs, one server after the other in each")
 	flag.Parse()
 	limit := int64(cfg.bigMiB+1) << 20
 
-	var theirs *figures
-	if *ref {
-		s := startReference(*e2eDir, limit)
-		fmt.Printf("reference PDS up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
-		theirs = run(s, cfg)
+	var all [][2]*figures
+	for i := range max(1, *rounds) {
+		if *rounds > 1 {
+			fmt.Printf("\n== round %d of %d\n", i+1, *rounds)
+		}
+		var theirs *figures
+		if *ref {
+			s := startReference(*e2eDir, limit)
+			fmt.Printf("reference PDS up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
+			theirs = run(s, cfg)
+			s.stop()
+		}
+		s := startHearth(*bin, limit, cfg.profile != "")
+		fmt.Printf("Hearth up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
+		ours := run(s, cfg)
 		s.stop()
+		report(os.Stdout, ours, theirs)
+		all = append(all, [2]*figures{ours, theirs})
 	}
-	s := startHearth(*bin, limit, cfg.profile != "")
-	fmt.Printf("Hearth up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
-	ours := run(s, cfg)
-	s.stop()
-	report(os.Stdout, ours, theirs)
+	if len(all) > 1 {
+		summarize(os.Stdout, all)
+	}
+}
+
+// summarize gives each figure's range over the rounds. A ratio is taken
+// within a round, where both servers ran minutes apart at most: this VM's
+// speed drifts by more than that between rounds.
+func summarize(w io.Writer, all [][2]*figures) {
+	span := func(get func(ours, theirs *figures) (float64, bool)) string {
+		var v []float64
+		for _, r := range all {
+			if x, ok := get(r[0], r[1]); ok {
+				v = append(v, x)
+			}
+		}
+		if len(v) == 0 {
+			return ""
+		}
+		slices.Sort(v)
+		return fmt.Sprintf("%.3g–%.3g", v[0], v[len(v)-1])
+	}
+	fmt.Fprintf(w, "\n## %d rounds\n\n| operation | reference CPU/op, ms | Hearth CPU/op, ms | less CPU |\n|---|---|---|---|\n", len(all))
+	for _, p := range all[0][0].phases {
+		get := func(side int) func(ours, theirs *figures) (float64, bool) {
+			return func(ours, theirs *figures) (float64, bool) {
+				f := []*figures{ours, theirs}[side]
+				if f == nil {
+					return 0, false
+				}
+				r, ok := f.phase(p.name)
+				return r.cpu, ok
+			}
+		}
+		ratio := func(ours, theirs *figures) (float64, bool) {
+			o, ok1 := get(0)(ours, theirs)
+			t, ok2 := get(1)(ours, theirs)
+			return t / o, ok1 && ok2 && o > 0
+		}
+		less := span(ratio)
+		if less != "" {
+			less += "×"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", p.name, span(get(1)), span(get(0)), less)
+	}
+	fig := func(name string, get func(f *figures) float64) {
+		fmt.Fprintf(w, "Hearth %s: %s\n", name, span(func(o, _ *figures) (float64, bool) { return get(o), true }))
+	}
+	fig("cold start, ms", func(f *figures) float64 { return float64(f.start.Milliseconds()) })
+	fig("idle RSS, MiB", func(f *figures) float64 { return f.idleRSS })
+	fig("peak RssAnon through the load, MiB", func(f *figures) float64 { return f.peakAnon })
+	fig("firehose p50, ms", func(f *figures) float64 { return ms(f.fireP50) })
+	fig("firehose p99, ms", func(f *figures) float64 { return ms(f.fireP99) })
 }
 
 // report prints the side-by-side table: server CPU per operation and the
