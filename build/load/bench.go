@@ -19,6 +19,7 @@ type result struct {
 	perSec   float64
 	p50, p99 time.Duration
 	cpu      float64 // server CPU per operation, ms
+	faults   float64 // the server's minor page faults per operation
 }
 
 // figures is everything one server's run measured.
@@ -124,8 +125,8 @@ func run(s *server, cfg config) *figures {
 		}
 		r := measure(pid, name, total, workers, fn)
 		f.phases = append(f.phases, r)
-		fmt.Printf("  %-9s %-26s %7.0f req/s   p50 %6.2f ms   p99 %6.2f ms   server CPU %6.3f ms/op   (peak RssAnon %.1f MiB)\n",
-			s.name, name, r.perSec, ms(r.p50), ms(r.p99), r.cpu, mem.get())
+		fmt.Printf("  %-9s %-26s %7.0f req/s   p50 %6.2f ms   p99 %6.2f ms   server CPU %6.3f ms/op   %6.1f faults/op   (peak RssAnon %.1f MiB)\n",
+			s.name, name, r.perSec, ms(r.p50), ms(r.p99), r.cpu, r.faults, mem.get())
 	}
 	create := func(i int) error {
 		var out struct{ URI string }
@@ -170,6 +171,7 @@ func run(s *server, cfg config) *figures {
 // server's CPU time over them.
 func measure(pid int, name string, total, workers int, fn func(i int) error) result {
 	lat := make([]time.Duration, total)
+	faults0 := minorFaults(pid)
 	cpu0 := cpuTime(pid)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -195,7 +197,8 @@ func measure(pid int, name string, total, workers int, fn func(i int) error) res
 	el := time.Since(start)
 	slices.Sort(lat)
 	return result{name: name, perSec: float64(total) / el.Seconds(), p50: lat[total/2], p99: lat[total*99/100],
-		cpu: float64((cpuTime(pid) - cpu0).Microseconds()) / 1000 / float64(total)}
+		cpu:    float64((cpuTime(pid) - cpu0).Microseconds()) / 1000 / float64(total),
+		faults: float64(minorFaults(pid)-faults0) / float64(total)}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
