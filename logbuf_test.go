@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"os"
@@ -10,24 +9,6 @@ import (
 	"testing"
 	"time"
 )
-
-// lockedBuffer is a bytes.Buffer safe to read while the logger writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestBufferedLogger(t *testing.T) {
 	for _, c := range []struct {
@@ -40,7 +21,7 @@ func TestBufferedLogger(t *testing.T) {
 		{"an error goes out at once", slog.LevelError, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out := &lockedBuffer{}
+			out := &syncBuffer{}
 			buf := newLogBuffer(out, time.Hour)
 			log := slog.New(flushingHandler{slog.NewTextHandler(buf, nil), buf}).With("gen", 1)
 			log.Log(t.Context(), c.level, "hello", "n", 7)
@@ -63,7 +44,7 @@ func TestBufferedLogger(t *testing.T) {
 }
 
 func TestBufferedLoggerFlushesOnItsOwn(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &syncBuffer{}
 	buf := newLogBuffer(out, 5*time.Millisecond)
 	log := slog.New(flushingHandler{slog.NewTextHandler(buf, nil), buf})
 	var wg sync.WaitGroup

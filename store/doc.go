@@ -75,6 +75,11 @@
 // else of Hearth's, so it speaks in bytes and strings; package repo gives
 // them meaning.
 //
+// Tx.Account keeps each account decoded beside the exact bytes it came from
+// and reuses it only while the file still holds those bytes: every
+// authenticated request loads its account, and the cache can never be
+// stale.
+//
 // Update runs its function in a group commit: while one bbolt transaction
 // is being committed, further calls queue and are then applied together in
 // the next transaction, one fsync for all of them. A function may therefore
