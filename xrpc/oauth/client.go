@@ -132,11 +132,17 @@ var (
 func fetchJSON(ctx context.Context, hc *http.Client, u string, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
 	defer cancel()
+	return fetchBody(ctx, hc, u, "application/json", true, limit)
+}
+
+// fetchBody GETs u through hc and reads at most limit bytes of a 200
+// answer. With mustMatch the answer's media type must be accept.
+func fetchBody(ctx context.Context, hc *http.Client, u, accept string, mustMatch bool, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a usable URL", errFetch)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	res, err := hc.Do(req)
 	if err != nil {
 		return nil, errFetch
@@ -145,7 +151,7 @@ func fetchJSON(ctx context.Context, hc *http.Client, u string, limit int64) ([]b
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: answered %d", errFetchStatus, res.StatusCode)
 	}
-	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt != "application/json" {
+	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mustMatch && mt != accept {
 		return nil, errFetchType
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, limit+1))

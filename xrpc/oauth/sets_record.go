@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/hearth-pds/hearth/repo"
@@ -22,24 +21,7 @@ const maxProofBlocks = 64
 // egress client. The content type is not looked at: the bytes are
 // verified, which says more than a header.
 func fetchProof(ctx context.Context, hc *http.Client, u string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not a usable URL", errFetch)
-	}
-	req.Header.Set("Accept", "application/vnd.ipld.car")
-	res, err := hc.Do(req)
-	if err != nil {
-		return nil, errFetch
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: answered %d", errFetchStatus, res.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
-	if err != nil || int64(len(body)) > limit {
-		return nil, errFetchSize
-	}
-	return body, nil
+	return fetchBody(ctx, hc, u, "application/vnd.ipld.car", false, limit)
 }
 
 // VerifyPermissionSetProof reads a com.atproto.sync.getRecord CAR that
