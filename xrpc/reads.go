@@ -25,11 +25,8 @@ func notHosted(err error) bool {
 
 func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, a *Auth) error {
 	q := r.URL.Query()
-	coll, rkey := q.Get("collection"), q.Get("rkey")
-	if err := checkCollection(coll); err != nil {
-		return err
-	}
-	if err := checkRKey(rkey); err != nil {
+	coll, rkey, err := recordQuery(q)
+	if err != nil {
 		return err
 	}
 	ident := q.Get("repo")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/hearth-pds/hearth/blob"
@@ -126,6 +127,19 @@ func checkRKey(k string) error {
 		return invalidRequest("Invalid record key %q", k)
 	}
 	return nil
+}
+
+// recordQuery is the collection and rkey of a read that names one record
+// (repo.getRecord, sync.getRecord), both checked.
+func recordQuery(q url.Values) (coll, rkey string, err error) {
+	coll, rkey = q.Get("collection"), q.Get("rkey")
+	if err := checkCollection(coll); err != nil {
+		return "", "", err
+	}
+	if err := checkRKey(rkey); err != nil {
+		return "", "", err
+	}
+	return coll, rkey, nil
 }
 
 func parseSwap(s *string, what string) (*cid.CID, error) {

@@ -92,11 +92,8 @@ func (s *Server) syncGetRecord(w http.ResponseWriter, r *http.Request, a *Auth) 
 		return err
 	}
 	q := r.URL.Query()
-	coll, rkey := q.Get("collection"), q.Get("rkey")
-	if err := checkCollection(coll); err != nil {
-		return err
-	}
-	if err := checkRKey(rkey); err != nil {
+	coll, rkey, err := recordQuery(q)
+	if err != nil {
 		return err
 	}
 	return streamCAR(s, w, func(tx *store.Tx, bw *bufio.Writer) error {

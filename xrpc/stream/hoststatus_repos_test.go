@@ -3,7 +3,6 @@ package stream
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -233,13 +232,7 @@ func TestCrawlerBacksOffAnAccountThatStaysBehind(t *testing.T) {
 // Hearth announces that account again and the relay takes it.
 func TestCrawlerAccountsWhenTheRelayGoesAwayAndComesBack(t *testing.T) {
 	relay := &standInRelay{state: StateActive}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: relay}}
-	srv.Start()
+	srv, addr := serveRelayAt(t, relay, "127.0.0.1:0")
 	t0 := time.Unix(1_700_000_000, 0)
 	ours := string(syntax.NewTID(t0.Add(-time.Hour), 0))
 	relay.setRepo(alice, &repoStatusAnswer{DID: alice, Active: true, Rev: ours})
@@ -259,13 +252,8 @@ func TestCrawlerAccountsWhenTheRelayGoesAwayAndComesBack(t *testing.T) {
 		t.Fatalf("while away: %d account questions, %d announcements", relay.repoAsked()-asked, hosted.syncs())
 	}
 
-	ln, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot listen again on %s: %v", addr, err)
-	}
 	relay.setRepo(alice, &repoStatusAnswer{DID: alice, Status: "desynchronized", Rev: ours})
-	srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: relay}}
-	srv.Start()
+	srv, _ = serveRelayAt(t, relay, addr)
 	defer srv.Close()
 	var when time.Time
 	for i := 11; i <= 80 && hosted.syncs() == 0; i++ {

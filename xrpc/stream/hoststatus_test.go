@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,13 +235,7 @@ func TestCrawlerBacksOffAnOfflineRelayThatStaysOffline(t *testing.T) {
 // without anyone's help; while it is away, checks back off.
 func TestCrawlerRelayGoesAwayAndComesBack(t *testing.T) {
 	relay := &standInRelay{state: StateActive}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: relay}}
-	srv.Start()
+	srv, addr := serveRelayAt(t, relay, "127.0.0.1:0")
 	c := newTestCrawler(srv.URL, &http.Client{Timeout: 2 * time.Second}, &ourLog{})
 	c.CheckInterval = time.Minute
 	ctx := context.Background()
@@ -266,13 +261,8 @@ func TestCrawlerRelayGoesAwayAndComesBack(t *testing.T) {
 		t.Fatalf("checked %d times in 10 minutes of outage, want a back-off", checked)
 	}
 
-	ln, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot listen again on %s: %v", addr, err)
-	}
 	relay.set(StateOffline, 0) // it marked us offline while it was down
-	srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: relay}}
-	srv.Start()
+	srv, _ = serveRelayAt(t, relay, addr)
 	defer srv.Close()
 	before := relay.crawled()
 	for i := 11; i <= 80 && relay.crawled() == before; i++ {
@@ -313,4 +303,21 @@ func TestCrawlerRunChecksEveryInterval(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("fewer than 3 checks in 5 s at a 200 ms interval")
+}
+
+// serveRelayAt serves relay on addr ("host:0" for any port) and returns the
+// server and its address, so that a test can stop the relay and bring it
+// back where Hearth knows it. A port taken meanwhile skips the test.
+func serveRelayAt(t *testing.T, relay http.Handler, addr string) (*httptest.Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if strings.HasSuffix(addr, ":0") {
+			t.Fatal(err)
+		}
+		t.Skipf("cannot listen again on %s: %v", addr, err)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: relay}}
+	srv.Start()
+	return srv, ln.Addr().String()
 }
