@@ -69,6 +69,12 @@ export function launchBrowser(extra = []) {
 
 export const phone = { width: 390, height: 844 }
 
+// memoryStore is an OAuth client's state or session store kept in memory.
+export function memoryStore() {
+  const m = new Map()
+  return { async get(k) { return m.get(k) }, async set(k, v) { m.set(k, v) }, async del(k) { m.delete(k) } }
+}
+
 // makeOwner walks the wizard without looking around: setup code, hostname,
 // owner account. It returns the owner's handle.
 export async function makeOwner(page, hearth, { host = 'pds.hearth.dev', name = 'owner', email = 'owner@example.com', password }) {

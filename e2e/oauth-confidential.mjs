@@ -19,7 +19,7 @@ import assert from 'node:assert/strict'
 import { Agent, AtpAgent } from '@atproto/api'
 import { JoseKey, NodeOAuthClient } from '@atproto/oauth-client-node'
 import { startPLC } from './plc-server.mjs'
-import { freePort, launchBrowser, phone, startHearth } from './hearth.mjs'
+import { freePort, launchBrowser, memoryStore, phone, startHearth } from './hearth.mjs'
 
 const [binary, certFile, keyFile] = process.argv.slice(2)
 const artifacts = path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts')
@@ -27,11 +27,6 @@ mkdirSync(artifacts, { recursive: true })
 
 const password = 'Correct Horse 42!'
 const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
-
-function memoryStore() {
-  const m = new Map()
-  return { async get(k) { return m.get(k) }, async set(k, v) { m.set(k, v) }, async del(k) { m.delete(k) } }
-}
 
 const decode = (part) => JSON.parse(Buffer.from(part, 'base64url').toString())
 

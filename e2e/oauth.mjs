@@ -20,18 +20,13 @@ import assert from 'node:assert/strict'
 import { Agent, AtpAgent } from '@atproto/api'
 import { NodeOAuthClient } from '@atproto/oauth-client-node'
 import { startPLC } from './plc-server.mjs'
-import { freePort, launchBrowser, phone, startHearth } from './hearth.mjs'
+import { freePort, launchBrowser, memoryStore, phone, startHearth } from './hearth.mjs'
 
 const binary = process.argv[2]
 const artifacts = path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts')
 mkdirSync(artifacts, { recursive: true })
 
 const password = 'Correct Horse 42!'
-
-function memoryStore() {
-  const m = new Map()
-  return { async get(k) { return m.get(k) }, async set(k, v) { m.set(k, v) }, async del(k) { m.delete(k) } }
-}
 
 // startCallback is the app's redirect target: it hands every callback's
 // query to the waiting promise and shows a plain page.
