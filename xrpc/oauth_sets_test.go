@@ -164,18 +164,27 @@ func blogPost(did string) map[string]any {
 		"$type": "com.example.blog.post", "title": "hello", "createdAt": time.Now().UTC().Format(time.RFC3339)}}
 }
 
+// blogSetNSID is the network permission set the tests publish.
+const blogSetNSID = "com.example.blog.authWrite"
+
+// blogSetEnv is an OAuth server whose resolver finds blogSet published by
+// its authority, and an account to sign in with.
+func blogSetEnv(t *testing.T) (*testEnv, *lexiconAuthority, testAccount) {
+	e := oauthEnv(t)
+	auth := newLexiconAuthority(t, blogSetNSID)
+	auth.publish(t, blogSetNSID, blogSet)
+	e.srv.resolver.LookupTXT = auth.lookupFn
+	return e, auth, e.createAccount("blogger")
+}
+
 // TestOAuthNetworkPermissionSet: a set outside the embedded lexicons is
 // resolved at PAR through DNS, the DID document and the authority's PDS;
 // it grants only within its namespace; the grant keeps what it granted
 // when the set later disappears; answers are cached; a set that does not
 // resolve is invalid_scope.
 func TestOAuthNetworkPermissionSet(t *testing.T) {
-	e := oauthEnv(t)
-	const set = "com.example.blog.authWrite"
-	auth := newLexiconAuthority(t, set)
-	auth.publish(t, set, blogSet)
-	e.srv.resolver.LookupTXT = auth.lookupFn
-	acct := e.createAccount("blogger")
+	const set = blogSetNSID
+	e, auth, acct := blogSetEnv(t)
 
 	const scope = "atproto include:" + set
 	c := newDPoPClient(e, scope)
@@ -247,12 +256,8 @@ func TestOAuthNetworkSetLimit(t *testing.T) {
 // a permission set granted when it was approved; once the set is
 // republished with more in it, the same scope asks again.
 func TestOAuthRememberedConsentFollowsSet(t *testing.T) {
-	e := oauthEnv(t)
-	const set = "com.example.blog.authWrite"
-	auth := newLexiconAuthority(t, set)
-	auth.publish(t, set, blogSet)
-	e.srv.resolver.LookupTXT = auth.lookupFn
-	acct := e.createAccount("blogger")
+	const set = blogSetNSID
+	e, auth, acct := blogSetEnv(t)
 	const scope = "atproto include:" + set
 	c := newDPoPClient(e, scope)
 	o := e.srv.OAuth()
