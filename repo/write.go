@@ -295,23 +295,22 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 			return nil, err
 		}
 	}
+	// Counts are written in op order, each once; a record block whose
+	// count reaches zero is dropped.
 	var dropped []cid.CID
 	for _, op := range c.Ops {
-		n, seen := refs[op.Prev]
-		if !op.Prev.Defined() || !seen {
-			continue
-		}
-		delete(refs, op.Prev) // a prev named by two ops is dropped once
-		if err := r.SetRefs(op.Prev.Bytes(), n); err != nil {
-			return nil, fmt.Errorf("repo %s: %w", did, err)
-		}
-		if n == 0 {
-			dropped = append(dropped, op.Prev)
-		}
-	}
-	for c, n := range refs {
-		if err := r.SetRefs(c.Bytes(), n); err != nil {
-			return nil, fmt.Errorf("repo %s: %w", did, err)
+		for _, k := range [2]cid.CID{op.CID, op.Prev} {
+			n, ok := refs[k]
+			if !ok {
+				continue
+			}
+			delete(refs, k)
+			if err := r.SetRefs(k.Bytes(), n); err != nil {
+				return nil, fmt.Errorf("repo %s: %w", did, err)
+			}
+			if n == 0 {
+				dropped = append(dropped, k)
+			}
 		}
 	}
 	removed = append(removed, dropped...)
