@@ -24,3 +24,19 @@ func TestHeaderOf(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHeaderOf feeds arbitrary tokens to the header check every Bearer
+// token meets: it must not fail, and must read what the full parse reads.
+func FuzzHeaderOf(f *testing.F) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	f.Add(enc(`{"typ":"at+jwt","alg":"ES256"}`) + ".e30.c2ln")
+	f.Add(enc(`{"alg":"HS256","typ":"at+jwt"}`) + "." + enc(`{"sub":"did:plc:x"}`) + ".c2ln")
+	f.Add("..")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, tok string) {
+		typ, alg := headerOf(tok)
+		if full, err := parseJWS(tok); err == nil && (full.Header.Typ != typ || full.Header.Alg != alg) {
+			t.Fatalf("headerOf = %q, %q; parseJWS read %q, %q", typ, alg, full.Header.Typ, full.Header.Alg)
+		}
+	})
+}
