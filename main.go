@@ -42,6 +42,7 @@ import (
 var version = "dev"
 
 func main() {
+	reexecTuned(os.Args[1:], os.Environ())
 	os.Exit(runCommand(os.Args[1:], os.Stdout, os.Stderr, getenv))
 }
 
