@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -64,17 +65,28 @@ func main() {
 			fmt.Printf("reference PDS up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
 			theirs = run(s, cfg)
 			s.stop()
+			settle()
 		}
 		s := startHearth(*bin, limit, cfg.profile != "")
 		fmt.Printf("Hearth up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
 		ours := run(s, cfg)
 		s.stop()
+		settle()
 		report(os.Stdout, ours, theirs)
 		all = append(all, [2]*figures{ours, theirs})
 	}
 	if len(all) > 1 {
 		summarize(os.Stdout, all)
 	}
+}
+
+// settle waits for the kernel to write back what the stopped server left
+// dirty, so that the next one is not measured while the disk flushes the
+// last one's data: the reference writes its blobs without an fsync, and
+// their writeback ran through Hearth's first phase.
+func settle() {
+	syscall.Sync()
+	time.Sleep(time.Second)
 }
 
 // summarize gives each figure's range over the rounds. A ratio is taken
