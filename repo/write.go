@@ -132,7 +132,9 @@ func (w *Writer) Apply(tx *store.Tx, did string, key Signer, ops []Op, swapCommi
 	if err != nil {
 		return nil, err
 	}
-	return w.apply(r, did, key, ops, swapCommit, false)
+	// A commit's blocks go through the store's journal: most of them are
+	// the newest path of the tree, replaced by the next commit.
+	return w.apply(r.Journal(), did, key, ops, swapCommit, false)
 }
 
 func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapCommit *cid.CID, fresh bool) (*Commit, error) {

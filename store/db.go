@@ -56,6 +56,7 @@ type DB struct {
 	isClosed bool
 
 	accounts accountCache
+	pending  pending // the block journal, decoded (journal.go)
 }
 
 type call struct {
@@ -87,6 +88,10 @@ func Open(path string, opts Options) (*DB, error) {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
+		}
+		// What a crash left in the block journal goes where it belongs.
+		if err := (&Tx{btx: tx}).flushJournal(); err != nil {
+			return err
 		}
 		return (&Tx{btx: tx}).SeqFloor(time.Now().UnixMilli())
 	})
@@ -129,6 +134,11 @@ func (db *DB) Close() error {
 	close(db.stop)
 	<-db.done
 	defer removePID(db.bolt.Path())
+	// A closed file has no journal, so that read-only tools and older
+	// builds read every block where it belongs.
+	if err := db.bolt.Update(func(btx *bolt.Tx) error { return (&Tx{btx: btx}).flushJournal() }); err != nil {
+		db.log.Error("store: replay the block journal at close", "err", err)
+	}
 	return db.bolt.Close()
 }
 
@@ -141,7 +151,7 @@ func (db *DB) Bolt() *bolt.DB { return db.bolt }
 // View runs fn in a read-only transaction. Keep it short: a long read
 // transaction pins old pages and makes the file grow.
 func (db *DB) View(fn func(*Tx) error) error {
-	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, accounts: &db.accounts}) })
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, accounts: &db.accounts, db: db}) })
 }
 
 // Update runs fn in a read-write transaction shared with other concurrent
@@ -205,12 +215,15 @@ func (db *DB) run(group []*call) {
 		failed := -1
 		var ferr error
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{btx: btx, accounts: &db.accounts}
+			tx := &Tx{btx: btx, accounts: &db.accounts, db: db}
 			for i, c := range group {
 				if err := safeCall(c.fn, tx); err != nil {
 					failed, ferr = i, err
 					return err
 				}
+			}
+			if tx.journalDue() {
+				return tx.flushJournal()
 			}
 			return nil
 		})
@@ -244,6 +257,8 @@ func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
 type Tx struct {
 	btx      *bolt.Tx
 	accounts *accountCache // nil for a file opened outside Open
+	db       *DB           // nil for a file opened outside Open
+	staged   *staged       // this write's block journal ops
 }
 
 // Writable reports whether tx may write.
@@ -271,7 +286,7 @@ func (tx *Tx) SetMeta(name string, value []byte) error {
 func topBuckets() [][]byte {
 	return append([][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
 		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens, bucketSubjects,
-		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), []byte("blobmissing"), bucketOutbox, bucketMoves, bucketCerts, bucketPLC},
+		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), []byte("blobmissing"), bucketOutbox, bucketMoves, bucketCerts, bucketPLC, bucketJournal},
 		oauthBuckets()...)
 }
 

@@ -62,6 +62,11 @@
 //	plc/<did>‖0x00‖<n>        the local PLC directory of a trial (package identity/plc/plclocal):
 //	                          operation n (4 bytes big-endian) of did, as the JSON it accepted,
 //	                          checked against the ones before it; empty outside a trial
+//	journal/<n>               a block put or delete of a commit, not yet in its repo's blocks
+//	                          bucket: op (1 put, 2 delete) ‖ uvarint len ‖ did ‖ uvarint len ‖
+//	                          cid ‖ (put) rev ‖ block bytes; n is 8 bytes big-endian, in order.
+//	                          Replayed into the blocks buckets and emptied every thousand ops
+//	                          or so, at Open and at Close (journal.go)
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
 //	    blocks/<cid>          rev (13 bytes) ‖ block bytes; the rev is the commit that

@@ -21,11 +21,13 @@ var (
 
 // Repo is one account's repository inside a transaction.
 type Repo struct {
-	did     string
-	b       *bolt.Bucket
-	blocks  *bolt.Bucket
-	records *bolt.Bucket
-	refs    *bolt.Bucket
+	did       string
+	tx        *Tx
+	b         *bolt.Bucket
+	blocks    *bolt.Bucket
+	records   *bolt.Bucket
+	refs      *bolt.Bucket
+	journaled bool // block writes go through the journal (journal.go)
 }
 
 // Repo opens the repository of did, or returns ErrNotFound.
@@ -34,7 +36,7 @@ func (tx *Tx) Repo(did string) (*Repo, error) {
 	if b == nil {
 		return nil, fmt.Errorf("repo %s: %w", did, ErrNotFound)
 	}
-	return openRepo(did, b), nil
+	return openRepo(tx, did, b), nil
 }
 
 // CreateRepo creates an empty repository for did, or returns ErrExists.
@@ -51,11 +53,16 @@ func (tx *Tx) CreateRepo(did string) (*Repo, error) {
 			return nil, fmt.Errorf("store: create repo %s: %w", did, err)
 		}
 	}
-	return openRepo(did, b), nil
+	return openRepo(tx, did, b), nil
 }
 
 // DeleteRepo removes a repository and everything in it.
 func (tx *Tx) DeleteRepo(did string) error {
+	// The journal's ops of the repository must not outlive it: a repository
+	// created again under the DID would get them.
+	if err := tx.flushJournal(); err != nil {
+		return err
+	}
 	err := tx.btx.Bucket(bucketRepos).DeleteBucket([]byte(did))
 	if err == bolt.ErrBucketNotFound {
 		return fmt.Errorf("repo %s: %w", did, ErrNotFound)
@@ -75,16 +82,17 @@ func (tx *Tx) Repos(after string, fn func(r *Repo) error) error {
 		if v != nil {
 			continue
 		}
-		if err := fn(openRepo(string(k), c.Bucket().Bucket(k))); err != nil {
+		if err := fn(openRepo(tx, string(k), c.Bucket().Bucket(k))); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func openRepo(did string, b *bolt.Bucket) *Repo {
+func openRepo(tx *Tx, did string, b *bolt.Bucket) *Repo {
 	return &Repo{
 		did:     did,
+		tx:      tx,
 		b:       b,
 		blocks:  b.Bucket(bucketBlocks),
 		records: b.Bucket(bucketRecords),
@@ -117,7 +125,7 @@ func (r *Repo) SetHead(root []byte, rev string) error {
 
 // Block returns the bytes of a block, or nil.
 func (r *Repo) Block(cid []byte) []byte {
-	v := r.blocks.Get(cid)
+	v := r.get(cid)
 	if len(v) < RevSize {
 		return nil
 	}
@@ -126,7 +134,7 @@ func (r *Repo) Block(cid []byte) []byte {
 
 // BlockRev returns the rev of the commit that first wrote a block, or "".
 func (r *Repo) BlockRev(cid []byte) string {
-	v := r.blocks.Get(cid)
+	v := r.get(cid)
 	if len(v) < RevSize {
 		return ""
 	}
@@ -134,12 +142,12 @@ func (r *Repo) BlockRev(cid []byte) string {
 }
 
 // HasBlock reports whether the block is stored.
-func (r *Repo) HasBlock(cid []byte) bool { return r.blocks.Get(cid) != nil }
+func (r *Repo) HasBlock(cid []byte) bool { return r.get(cid) != nil }
 
 // PutBlock stores a block first written by the commit rev. A block that is
 // already present keeps its original rev.
 func (r *Repo) PutBlock(cid []byte, rev string, data []byte) error {
-	if r.blocks.Get(cid) != nil {
+	if r.get(cid) != nil {
 		return nil
 	}
 	if len(rev) != RevSize {
@@ -147,27 +155,70 @@ func (r *Repo) PutBlock(cid []byte, rev string, data []byte) error {
 	}
 	v := make([]byte, 0, RevSize+len(data))
 	v = append(append(v, rev...), data...)
+	if r.journaled {
+		return r.journal(opPut, cid, v)
+	}
+	if err := r.direct(); err != nil {
+		return err
+	}
 	return r.blocks.Put(cid, v)
 }
 
 // DeleteBlock removes a block; deleting an absent block is not an error.
-func (r *Repo) DeleteBlock(cid []byte) error { return r.blocks.Delete(cid) }
+func (r *Repo) DeleteBlock(cid []byte) error {
+	if r.journaled {
+		if r.get(cid) == nil {
+			return nil
+		}
+		return r.journal(opDelete, cid, nil)
+	}
+	if err := r.direct(); err != nil {
+		return err
+	}
+	return r.blocks.Delete(cid)
+}
 
 // Blocks calls fn for each block in CID order. With since non-empty, only
 // blocks first written by a commit whose rev sorts after since.
 func (r *Repo) Blocks(since string, fn func(cid []byte, rev string, data []byte) error) error {
-	c := r.blocks.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	net, err := r.tx.journalNet(r.did)
+	if err != nil {
+		return err
+	}
+	emit := func(k, v []byte) error {
 		if len(v) < RevSize {
-			continue
+			return nil
 		}
 		rev := string(v[:RevSize])
 		if since != "" && rev <= since {
+			return nil
+		}
+		return fn(k, rev, v[RevSize:])
+	}
+	// Merge the bucket with what the journal puts, in CID order; a CID the
+	// journal touches is the journal's.
+	adds := sortedNet(net)
+	c := r.blocks.Cursor()
+	k, v := c.First()
+	for k != nil || len(adds) > 0 {
+		if k != nil && net != nil {
+			if _, ok := net[string(k)]; ok {
+				k, v = c.Next()
+				continue
+			}
+		}
+		if len(adds) > 0 && (k == nil || adds[0] < string(k)) {
+			a := adds[0]
+			adds = adds[1:]
+			if err := emit([]byte(a), net[a]); err != nil {
+				return err
+			}
 			continue
 		}
-		if err := fn(k, rev, v[RevSize:]); err != nil {
+		if err := emit(k, v); err != nil {
 			return err
 		}
+		k, v = c.Next()
 	}
 	return nil
 }
@@ -267,7 +318,7 @@ func (r *Repo) Refs(cid []byte) int {
 		u, _ := binary.Uvarint(v)
 		return int(u)
 	}
-	if r.blocks.Get(cid) != nil {
+	if r.get(cid) != nil {
 		return 1
 	}
 	return 0
@@ -287,9 +338,9 @@ func (r *Repo) SetRefs(cid []byte, n int) error {
 
 // Stats reports block count and bytes and record count.
 func (r *Repo) Stats() (blocks, size, records int) {
-	_ = r.blocks.ForEach(func(_, v []byte) error {
+	_ = r.Blocks("", func(_ []byte, _ string, data []byte) error {
 		blocks++
-		size += len(v) - RevSize
+		size += len(data)
 		return nil
 	})
 	return blocks, size, r.RecordCount()

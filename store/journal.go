@@ -1,0 +1,377 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The block journal. A commit's MST blocks are keyed by CID, a hash, so
+// the nine put and nine deleted by a one-record write land on some twenty
+// leaves scattered over the file, and each dirty leaf is a page to write
+// and sync: half of a write's pages. Most of those blocks are the path to
+// the newest record and are replaced by the very next commit.
+//
+// A Repo in journal mode (Repo.Journal) appends its block puts and deletes
+// to the journal bucket instead, in order, under sequence keys: a commit's
+// ops fill a leaf or two at the bucket's end. Every so often (flushOps or
+// flushBytes) a commit also replays the journal into the blocks buckets
+// and drops it, so blocks put and deleted between two flushes never reach
+// a blocks bucket at all. The journal is in the same file and the same
+// transactions, so nothing acknowledged depends on memory: Open replays
+// what a crash left.
+//
+// Reads see the blocks bucket and the journal together:
+//   - a write transaction, which sees the latest state, uses pending, the
+//     DB's decoded copy of the journal, and its own staged ops;
+//   - a read transaction uses pending too, as a cache: a block's bytes are
+//     fixed by its CID, so a block pending holds that the snapshot does not
+//     is still the right block. What pending has dropped since (a block
+//     replaced after the snapshot, or flushed) the snapshot's own journal
+//     still holds, so a miss scans it.
+
+var bucketJournal = []byte("journal")
+
+// When the journal is replayed: about 60 one-record commits.
+const (
+	flushOps   = 1024
+	flushBytes = 256 << 10
+)
+
+// Journal ops.
+const (
+	opPut    byte = 1
+	opDelete byte = 2
+)
+
+// errJournal means a journal record could not be decoded.
+var errJournal = errors.New("store: bad journal record")
+
+// pending is the committed journal, decoded: the blocks it puts that no
+// later op deleted, the blocks it deletes (which the blocks buckets may
+// still hold until the flush), and its size.
+type pending struct {
+	mu     sync.RWMutex
+	blocks map[string][]byte // blockKey → rev ‖ data
+	gone   map[string]bool
+	ops    int
+	bytes  int
+}
+
+// staged is one write transaction's journal ops, applied to pending when
+// it commits.
+type staged struct {
+	blocks  map[string][]byte // blockKey → rev ‖ data, or nil: deleted
+	ops     int
+	bytes   int
+	flushed bool // the journal was replayed in this transaction
+	hooked  bool // the commit handler is registered
+}
+
+func blockKey(did string, cid []byte) string { return did + "\x00" + string(cid) }
+
+// appendJournal encodes one op.
+func appendJournal(dst []byte, op byte, did string, cid, value []byte) []byte {
+	dst = append(dst, op)
+	dst = binary.AppendUvarint(dst, uint64(len(did)))
+	dst = append(dst, did...)
+	dst = binary.AppendUvarint(dst, uint64(len(cid)))
+	dst = append(dst, cid...)
+	return append(dst, value...)
+}
+
+// decodeJournal splits one op; value aliases rec.
+func decodeJournal(rec []byte) (op byte, did string, cid, value []byte, err error) {
+	if len(rec) < 1 {
+		return 0, "", nil, nil, errJournal
+	}
+	op, rec = rec[0], rec[1:]
+	if op != opPut && op != opDelete {
+		return 0, "", nil, nil, fmt.Errorf("%w: op %d", errJournal, op)
+	}
+	field := func() ([]byte, bool) {
+		n, k := binary.Uvarint(rec)
+		// Lengths are minimal, as appendJournal writes them: one record has
+		// one encoding.
+		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n > uint64(len(rec)-k) {
+			return nil, false
+		}
+		f := rec[k : k+int(n)]
+		rec = rec[k+int(n):]
+		return f, true
+	}
+	d, ok1 := field()
+	c, ok2 := field()
+	if !ok1 || !ok2 || len(d) == 0 || len(c) == 0 {
+		return 0, "", nil, nil, errJournal
+	}
+	if op == opPut && len(rec) < RevSize || op == opDelete && len(rec) != 0 {
+		return 0, "", nil, nil, fmt.Errorf("%w: value of %d bytes for op %d", errJournal, len(rec), op)
+	}
+	return op, string(d), c, rec, nil
+}
+
+// journal appends an op of r's repository and stages it.
+func (r *Repo) journal(op byte, cid, value []byte) error {
+	tx := r.tx
+	j := tx.btx.Bucket(bucketJournal)
+	seq, err := j.NextSequence()
+	if err != nil {
+		return fmt.Errorf("store: journal: %w", err)
+	}
+	j.FillPercent = 1 // appended in order
+	rec := appendJournal(make([]byte, 0, 24+len(r.did)+len(cid)+len(value)), op, r.did, cid, value)
+	if err := j.Put(seqKey(int64(seq)), rec); err != nil {
+		return fmt.Errorf("store: journal: %w", err)
+	}
+	st := tx.stage()
+	if op == opPut {
+		st.blocks[blockKey(r.did, cid)] = value
+	} else {
+		st.blocks[blockKey(r.did, cid)] = nil
+	}
+	st.ops++
+	st.bytes += len(rec)
+	return nil
+}
+
+// stage returns tx's staged ops, registering the handler that applies
+// them to pending once tx commits.
+func (tx *Tx) stage() *staged {
+	if tx.staged == nil {
+		tx.staged = &staged{blocks: map[string][]byte{}}
+	}
+	if st := tx.staged; !st.hooked && tx.db != nil {
+		st.hooked = true
+		p := &tx.db.pending
+		tx.btx.OnCommit(func() { p.apply(st) })
+	}
+	return tx.staged
+}
+
+// apply brings pending up to a committed transaction.
+func (p *pending) apply(st *staged) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st.flushed || p.blocks == nil {
+		p.blocks, p.gone, p.ops, p.bytes = map[string][]byte{}, map[string]bool{}, 0, 0
+	}
+	for k, v := range st.blocks {
+		if v != nil {
+			p.blocks[k] = v
+			delete(p.gone, k)
+		} else {
+			delete(p.blocks, k)
+			p.gone[k] = true
+		}
+	}
+	p.ops += st.ops
+	p.bytes += st.bytes
+}
+
+// due reports whether the journal, with tx's ops, is long enough to replay.
+func (tx *Tx) journalDue() bool {
+	if tx.db == nil {
+		return false
+	}
+	p := &tx.db.pending
+	p.mu.RLock()
+	ops, n := p.ops, p.bytes
+	p.mu.RUnlock()
+	if st := tx.staged; st != nil {
+		if st.flushed {
+			ops, n = 0, 0
+		}
+		ops, n = ops+st.ops, n+st.bytes
+	}
+	return ops >= flushOps || n >= flushBytes
+}
+
+// flushJournal replays the journal into the blocks buckets and empties it.
+func (tx *Tx) flushJournal() error {
+	j := tx.btx.Bucket(bucketJournal)
+	if j == nil {
+		return nil
+	}
+	if k, _ := j.Cursor().First(); k == nil {
+		return nil
+	}
+	repos := tx.btx.Bucket(bucketRepos)
+	buckets := map[string]*bolt.Bucket{}
+	c := j.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		op, did, cid, value, err := decodeJournal(v)
+		if err != nil {
+			return fmt.Errorf("store: replay journal entry %x: %w", k, err)
+		}
+		b, ok := buckets[did]
+		if !ok {
+			if rb := repos.Bucket([]byte(did)); rb != nil {
+				b = rb.Bucket(bucketBlocks)
+			}
+			buckets[did] = b
+		}
+		if b == nil {
+			continue // the repository is gone
+		}
+		if op == opDelete {
+			err = b.Delete(cid)
+		} else if b.Get(cid) == nil {
+			err = b.Put(cid, value)
+		}
+		if err != nil {
+			return fmt.Errorf("store: replay journal: %w", err)
+		}
+	}
+	if err := tx.btx.DeleteBucket(bucketJournal); err != nil {
+		return fmt.Errorf("store: drop journal: %w", err)
+	}
+	if _, err := tx.btx.CreateBucket(bucketJournal); err != nil {
+		return fmt.Errorf("store: drop journal: %w", err)
+	}
+	st := tx.stage()
+	st.blocks = map[string][]byte{}
+	st.ops, st.bytes, st.flushed = 0, 0, true
+	return nil
+}
+
+// journalNet is what the journal, as tx sees it, does to did's blocks:
+// for each CID its last op's value, nil for a delete.
+func (tx *Tx) journalNet(did string) (map[string][]byte, error) {
+	j := tx.btx.Bucket(bucketJournal)
+	if j == nil {
+		return nil, nil
+	}
+	var net map[string][]byte
+	err := j.ForEach(func(k, v []byte) error {
+		op, d, cid, value, err := decodeJournal(v)
+		if err != nil {
+			return fmt.Errorf("store: journal entry %x: %w", k, err)
+		}
+		if d != did {
+			return nil
+		}
+		if net == nil {
+			net = map[string][]byte{}
+		}
+		if op == opDelete {
+			value = nil
+		}
+		net[string(cid)] = value
+		return nil
+	})
+	return net, err
+}
+
+// journalFind returns the value (rev ‖ data) the last op of the journal
+// of tx's snapshot gives did's cid, nil for a delete; found is false when
+// the journal has no op for it.
+func (tx *Tx) journalFind(did string, cid []byte) (value []byte, found bool) {
+	j := tx.btx.Bucket(bucketJournal)
+	if j == nil {
+		return nil, false
+	}
+	c := j.Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		op, d, ci, value, err := decodeJournal(v)
+		if err != nil || d != did || !bytes.Equal(ci, cid) {
+			continue
+		}
+		if op == opDelete {
+			return nil, true
+		}
+		return value, true
+	}
+	return nil, false
+}
+
+// get is the stored value (rev ‖ data) of a block, or nil.
+func (r *Repo) get(cid []byte) []byte {
+	tx := r.tx
+	k := ""
+	if st := tx.staged; st != nil {
+		k = blockKey(r.did, cid)
+		if v, ok := st.blocks[k]; ok {
+			return v
+		}
+		if st.flushed {
+			return r.blocks.Get(cid) // the blocks bucket is whole again
+		}
+	}
+	if tx.db == nil {
+		// A file opened outside Open: the snapshot's journal, then the bucket.
+		if v, found := tx.journalFind(r.did, cid); found {
+			return v
+		}
+		return r.blocks.Get(cid)
+	}
+	if k == "" {
+		k = blockKey(r.did, cid)
+	}
+	p := &tx.db.pending
+	p.mu.RLock()
+	v, ok := p.blocks[k]
+	gone := p.gone[k]
+	p.mu.RUnlock()
+	switch {
+	case ok:
+		// In a read this may be a block put after the snapshot began: its
+		// bytes are fixed by its CID all the same.
+		return v
+	case gone && tx.Writable():
+		return nil
+	case gone:
+		// A read: whether the delete is older than the snapshot, the
+		// snapshot's journal says.
+		if v, found := tx.journalFind(r.did, cid); found {
+			return v
+		}
+	}
+	if v := r.blocks.Get(cid); v != nil || tx.Writable() {
+		return v // in a write, pending and the bucket are the whole state
+	}
+	// A read whose snapshot is older than pending: what pending has
+	// dropped since, the snapshot's journal still holds.
+	v, _ = tx.journalFind(r.did, cid)
+	return v
+}
+
+// Journal makes r's block writes go through the journal (see above). The
+// repository writer uses it for commits; bulk writes (an import) stay
+// direct.
+func (r *Repo) Journal() *Repo {
+	r.journaled = true
+	return r
+}
+
+// direct prepares a direct write to the blocks bucket: the journal is
+// replayed first, so that its older ops cannot undo the write later.
+func (r *Repo) direct() error {
+	tx := r.tx
+	if tx == nil || !tx.Writable() || tx.staged != nil && tx.staged.flushed && tx.staged.ops == 0 {
+		return nil
+	}
+	if j := tx.btx.Bucket(bucketJournal); j != nil {
+		if k, _ := j.Cursor().First(); k == nil {
+			return nil
+		}
+	}
+	return tx.flushJournal()
+}
+
+// sortedNet returns the CIDs of net that put a block, in CID order.
+func sortedNet(net map[string][]byte) []string {
+	out := make([]string, 0, len(net))
+	for k, v := range net {
+		if v != nil {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
