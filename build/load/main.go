@@ -59,19 +59,33 @@ func main() {
 		if *rounds > 1 {
 			fmt.Printf("\n== round %d of %d\n", i+1, *rounds)
 		}
-		var theirs *figures
-		if *ref {
+		var ours, theirs *figures
+		runRef := func() {
 			s := startReference(*e2eDir, limit)
 			fmt.Printf("reference PDS up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
 			theirs = run(s, cfg)
 			s.stop()
 			settle()
 		}
-		s := startHearth(*bin, limit, cfg.profile != "")
-		fmt.Printf("Hearth up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
-		ours := run(s, cfg)
-		s.stop()
-		settle()
+		runOurs := func() {
+			s := startHearth(*bin, limit, cfg.profile != "")
+			fmt.Printf("Hearth up in %d ms (pid %d)\n", s.start.Milliseconds(), s.pid)
+			ours = run(s, cfg)
+			s.stop()
+			settle()
+		}
+		// Each server goes first in every other round, so that neither is
+		// always measured in the other's wake.
+		switch {
+		case !*ref:
+			runOurs()
+		case i%2 == 0:
+			runRef()
+			runOurs()
+		default:
+			runOurs()
+			runRef()
+		}
 		report(os.Stdout, ours, theirs)
 		all = append(all, [2]*figures{ours, theirs})
 	}
