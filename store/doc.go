@@ -65,7 +65,7 @@
 //	journal/<n>               a block put or delete of a commit, not yet in its repo's blocks
 //	                          bucket: op (1 put, 2 delete) ‖ uvarint len ‖ did ‖ uvarint len ‖
 //	                          cid ‖ (put) rev ‖ block bytes; n is 8 bytes big-endian, in order.
-//	                          Replayed into the blocks buckets and emptied every thousand ops
+//	                          Replayed into the blocks buckets and emptied every 4096 ops
 //	                          or so, at Open and at Close (journal.go)
 //	repos/<did>/              one nested bucket per hosted repository
 //	    head                  key in the repo bucket: root CID (36 bytes) ‖ rev (13-byte TID)
