@@ -30,6 +30,16 @@ func Verify(path string) error {
 		for err := range tx.Check() {
 			return fmt.Errorf("store: verify %s: %w", path, err)
 		}
+		// Open replays the block journal, and refuses a file whose journal
+		// it cannot read: a restore must not swap such a file in.
+		if j := tx.Bucket(bucketJournal); j != nil {
+			return j.ForEach(func(k, v []byte) error {
+				if _, _, _, _, err := decodeJournal(v); err != nil {
+					return fmt.Errorf("store: verify %s: journal entry %x: %w", path, k, err)
+				}
+				return nil
+			})
+		}
 		return nil
 	})
 }

@@ -23,6 +23,24 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	bdb.Close()
+	badJournal := filepath.Join(dir, "journal.db")
+	db, err = Open(badJournal, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	bdb, err = bolt.Open(badJournal, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketJournal).Put(seqKey(1), []byte{9, 9, 9}) })
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(badJournal, Options{NoSync: true}); !errors.Is(err, errJournal) {
+		t.Fatalf("Open of a file with a bad journal: %v, want %v", err, errJournal)
+	}
 	text := filepath.Join(dir, "text.db")
 	os.WriteFile(text, []byte("not a database at all, just some words in a file"), 0o600)
 	tests := []struct {
@@ -31,6 +49,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{"hearth file", good, nil},
 		{"other bbolt file", other, ErrNotHearth},
+		{"unreadable journal", badJournal, errJournal},
 		{"text", text, nil},
 		{"missing", filepath.Join(dir, "none.db"), nil},
 	}
