@@ -5,10 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The block journal. A commit's MST blocks are keyed by CID, a hash, so
@@ -196,6 +195,9 @@ func (tx *Tx) journalDue() bool {
 }
 
 // flushJournal replays the journal into the blocks buckets and empties it.
+// Only each block's last op is applied: most blocks of a window are put
+// and deleted again within it, and replaying both would rewrite a leaf
+// for nothing (with 4096 ops, most of the repository's leaves).
 func (tx *Tx) flushJournal() error {
 	j := tx.btx.Bucket(bucketJournal)
 	if j == nil {
@@ -204,31 +206,58 @@ func (tx *Tx) flushJournal() error {
 	if k, _ := j.Cursor().First(); k == nil {
 		return nil
 	}
-	repos := tx.btx.Bucket(bucketRepos)
-	buckets := map[string]*bolt.Bucket{}
-	c := j.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	type last struct {
+		value   []byte // nil: deleted
+		deleted bool   // a delete came before the last put
+	}
+	net := map[string]map[string]*last{}
+	err := j.ForEach(func(k, v []byte) error {
 		op, did, cid, value, err := decodeJournal(v)
 		if err != nil {
 			return fmt.Errorf("store: replay journal entry %x: %w", k, err)
 		}
-		b, ok := buckets[did]
-		if !ok {
-			if rb := repos.Bucket([]byte(did)); rb != nil {
-				b = rb.Bucket(bucketBlocks)
-			}
-			buckets[did] = b
+		ops := net[did]
+		if ops == nil {
+			ops = map[string]*last{}
+			net[did] = ops
 		}
-		if b == nil {
-			continue // the repository is gone
+		l := ops[string(cid)]
+		if l == nil {
+			l = &last{}
+			ops[string(cid)] = l
 		}
 		if op == opDelete {
-			err = b.Delete(cid)
-		} else if b.Get(cid) == nil {
-			err = b.Put(cid, value)
+			l.value, l.deleted = nil, true
+		} else {
+			l.value = value
 		}
-		if err != nil {
-			return fmt.Errorf("store: replay journal: %w", err)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	repos := tx.btx.Bucket(bucketRepos)
+	for did, ops := range net {
+		rb := repos.Bucket([]byte(did))
+		if rb == nil {
+			continue // the repository is gone
+		}
+		b := rb.Bucket(bucketBlocks)
+		// In key order, so that the cursor walks the leaves once.
+		for _, cid := range slices.Sorted(maps.Keys(ops)) {
+			l := ops[cid]
+			switch {
+			case l.value == nil:
+				err = b.Delete([]byte(cid))
+			case l.deleted:
+				// Put again after a delete: the later commit wrote it.
+				err = b.Put([]byte(cid), l.value)
+			case b.Get([]byte(cid)) == nil:
+				err = b.Put([]byte(cid), l.value)
+			}
+			if err != nil {
+				return fmt.Errorf("store: replay journal: %w", err)
+			}
 		}
 	}
 	if err := tx.btx.DeleteBucket(bucketJournal); err != nil {

@@ -89,7 +89,7 @@ func TestJournalMatchesModel(t *testing.T) {
 	for step := range 300 {
 		did := dids[rng.IntN(len(dids))]
 		m := models[did]
-		next := maps(m)
+		next := cloneModel(m)
 		err := db.Update(ctx, func(tx *Tx) error {
 			r, err := tx.Repo(did)
 			if err != nil {
@@ -197,7 +197,7 @@ func TestJournalMatchesModel(t *testing.T) {
 	}
 }
 
-func maps(m model) model {
+func cloneModel(m model) model {
 	out := make(model, len(m))
 	for k, v := range m {
 		out[k] = v
