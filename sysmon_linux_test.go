@@ -123,3 +123,15 @@ func grepGODEBUG(env []string) []string {
 	}
 	return out
 }
+
+// TestServiceUnitSetsSysmon: the systemd unit sets the same value, so the
+// daemon it starts does not re-exec.
+func TestServiceUnitSetsSysmon(t *testing.T) {
+	unit, err := os.ReadFile("build/hearth.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(unit), "\nEnvironment=GODEBUG="+sysmonSetting+"\n") {
+		t.Fatalf("build/hearth.service does not set GODEBUG=%s", sysmonSetting)
+	}
+}
