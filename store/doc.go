@@ -90,4 +90,11 @@
 // the next transaction, one fsync for all of them. A function may therefore
 // run more than once (when another function in its group fails), and must
 // have no effects outside the transaction.
+//
+// A commit's repository blocks go through the block journal (journal.go):
+// appended in order to one bucket and replayed into the CID-keyed blocks
+// buckets every few thousand ops, keeping only each block's last op, so
+// that the MST blocks the next commit replaces are never written where
+// they would scatter a write over the file. Repo's reads see the journal
+// and the buckets as one; Open and Close replay what is left.
 package store
