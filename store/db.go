@@ -109,16 +109,27 @@ func Open(path string, opts Options) (*DB, error) {
 		max = 256
 	}
 	db := &DB{
-		bolt:   bdb,
-		log:    log,
-		calls:  make(chan *call, 1024),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		closed: make(chan struct{}),
-		max:    max,
+		bolt: bdb,
+		// Open replayed the journal, so pending, empty, is exact for it.
+		pending: pending{seq: journalSeqOf(bdb)},
+		log:     log,
+		calls:   make(chan *call, 1024),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		closed:  make(chan struct{}),
+		max:     max,
 	}
 	go db.commitLoop()
 	return db, nil
+}
+
+func journalSeqOf(bdb *bolt.DB) uint64 {
+	var seq uint64
+	bdb.View(func(btx *bolt.Tx) error {
+		seq = (&Tx{btx: btx}).journalSeq()
+		return nil
+	})
+	return seq
 }
 
 // Close waits for queued updates to finish, then closes the file.

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // The block journal. A commit's MST blocks are keyed by CID, a hash, so
@@ -63,6 +64,11 @@ type pending struct {
 	gone   map[string]bool
 	ops    int
 	bytes  int
+	// seq is the journal bucket's sequence that pending is decoded from. It
+	// only grows (a replay adds one), so a read whose snapshot's journal has
+	// the same sequence knows pending is exact for it and need not scan.
+	seq   uint64
+	scans atomic.Int64 // reads that scanned their snapshot's journal
 }
 
 // staged is one write transaction's journal ops, applied to pending when
@@ -71,8 +77,9 @@ type staged struct {
 	blocks  map[string][]byte // blockKey → rev ‖ data, or nil: deleted
 	ops     int
 	bytes   int
-	flushed bool // the journal was replayed in this transaction
-	hooked  bool // the commit handler is registered
+	seq     uint64 // the journal bucket's sequence once this transaction is done, or 0
+	flushed bool   // the journal was replayed in this transaction
+	hooked  bool   // the commit handler is registered
 }
 
 func blockKey(did string, cid []byte) string { return did + "\x00" + string(cid) }
@@ -132,6 +139,7 @@ func (r *Repo) journal(op byte, cid, value []byte) error {
 		return fmt.Errorf("store: journal: %w", err)
 	}
 	st := tx.stage()
+	st.seq = seq
 	if op == opPut {
 		st.blocks[blockKey(r.did, cid)] = value
 	} else {
@@ -174,6 +182,9 @@ func (p *pending) apply(st *staged) {
 	}
 	p.ops += st.ops
 	p.bytes += st.bytes
+	if st.seq != 0 {
+		p.seq = st.seq
+	}
 }
 
 // due reports whether the journal, with tx's ops, is long enough to replay.
@@ -260,15 +271,20 @@ func (tx *Tx) flushJournal() error {
 			}
 		}
 	}
+	seq := j.Sequence() + 1 // the replay counts as an op: see pending.seq
 	if err := tx.btx.DeleteBucket(bucketJournal); err != nil {
 		return fmt.Errorf("store: drop journal: %w", err)
 	}
-	if _, err := tx.btx.CreateBucket(bucketJournal); err != nil {
+	nj, err := tx.btx.CreateBucket(bucketJournal)
+	if err == nil {
+		err = nj.SetSequence(seq)
+	}
+	if err != nil {
 		return fmt.Errorf("store: drop journal: %w", err)
 	}
 	st := tx.stage()
 	st.blocks = map[string][]byte{}
-	st.ops, st.bytes, st.flushed = 0, 0, true
+	st.ops, st.bytes, st.flushed, st.seq = 0, 0, true, seq
 	return nil
 }
 
@@ -349,28 +365,40 @@ func (r *Repo) get(cid []byte) []byte {
 	p.mu.RLock()
 	v, ok := p.blocks[k]
 	gone := p.gone[k]
+	// In a write, pending and the bucket are the whole state; in a read,
+	// when pending was decoded from the snapshot's own journal.
+	exact := tx.Writable() || tx.journalSeq() == p.seq
 	p.mu.RUnlock()
 	switch {
 	case ok:
 		// In a read this may be a block put after the snapshot began: its
 		// bytes are fixed by its CID all the same.
 		return v
-	case gone && tx.Writable():
+	case gone && exact:
 		return nil
 	case gone:
-		// A read: whether the delete is older than the snapshot, the
-		// snapshot's journal says.
+		// Whether the delete is older than the snapshot, its journal says.
+		p.scans.Add(1)
 		if v, found := tx.journalFind(r.did, cid); found {
 			return v
 		}
 	}
-	if v := r.blocks.Get(cid); v != nil || tx.Writable() {
-		return v // in a write, pending and the bucket are the whole state
+	if v := r.blocks.Get(cid); v != nil || exact {
+		return v
 	}
-	// A read whose snapshot is older than pending: what pending has
-	// dropped since, the snapshot's journal still holds.
+	// A read whose snapshot is not what pending holds: what pending has
+	// dropped since, or not yet taken in, the snapshot's journal holds.
+	p.scans.Add(1)
 	v, _ = tx.journalFind(r.did, cid)
 	return v
+}
+
+// journalSeq is the sequence of the journal tx sees.
+func (tx *Tx) journalSeq() uint64 {
+	if j := tx.btx.Bucket(bucketJournal); j != nil {
+		return j.Sequence()
+	}
+	return 0
 }
 
 // Journal makes r's block writes go through the journal (see above). The

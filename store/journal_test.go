@@ -275,15 +275,33 @@ func TestJournalReaderKeepsItsSnapshot(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	if db.pending.scans.Load() == 0 {
+		t.Fatal("the old read found its block without its snapshot's journal")
+	}
+	// A read that starts now finds pending exact for it: its misses cost
+	// no scan of the journal (a getBlocks of unknown CIDs stays cheap).
+	write(func(r *Repo) error { return r.PutBlock(testCID(9), testRev(3), []byte("journaled")) }, false)
+	scans := db.pending.scans.Load()
 	err := db.View(func(tx *Tx) error {
 		r, _ := tx.Repo(did)
 		if r.HasBlock(c) {
 			return errors.New("a new read still finds the deleted block")
 		}
+		for i := 100; i < 150; i++ {
+			if r.HasBlock(testCID(i)) {
+				return fmt.Errorf("block %d was never stored", i)
+			}
+		}
+		if !r.HasBlock(testCID(9)) || !r.HasBlock(testCID(8)) {
+			return errors.New("a new read misses a stored block")
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := db.pending.scans.Load() - scans; n != 0 {
+		t.Fatalf("a read as new as pending scanned the journal %d times", n)
 	}
 }
 
@@ -385,4 +403,45 @@ func FuzzDecodeJournal(f *testing.F) {
 			t.Fatalf("%x decodes to a record that encodes as %x", rec, back)
 		}
 	})
+}
+
+// TestJournalReaderAcrossReplay holds a read open on a block only the
+// journal has while a commit that changes nothing else replays it.
+func TestJournalReaderAcrossReplay(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	ctx := context.Background()
+	did, c := "did:plc:replay", testCID(5)
+	err := db.Update(ctx, func(tx *Tx) error {
+		r, err := tx.CreateRepo(did)
+		if err != nil {
+			return err
+		}
+		return r.Journal().PutBlock(c, testRev(1), []byte("in the journal"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- db.View(func(tx *Tx) error {
+			r, err := tx.Repo(did)
+			if err != nil {
+				return err
+			}
+			close(opened)
+			<-release
+			if got := string(r.Block(c)); got != "in the journal" {
+				return fmt.Errorf("after the replay the snapshot's block reads %q", got)
+			}
+			return nil
+		})
+	}()
+	<-opened
+	if err := db.Update(ctx, func(tx *Tx) error { return tx.flushJournal() }); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
