@@ -26,21 +26,9 @@ func TestAdminAPIAsGoatCallsIt(t *testing.T) {
 	}
 	dir := plctest.New()
 	plc := httptest.NewServer(dir)
-	defer plc.Close()
-	port := freePort(t)
-	base := "http://127.0.0.1:" + itoa(port)
-	cmd := exec.Command(buildHearth(t))
-	cmd.Env = append(os.Environ(), "HEARTH_DATA="+t.TempDir(), "HEARTH_LISTEN=127.0.0.1:"+itoa(port),
-		"HEARTH_HOSTNAME=localhost", "HEARTH_PUBLIC_URL="+base, "HEARTH_HANDLE_DOMAINS=.test",
-		"HEARTH_PLC_URL="+plc.URL, "HEARTH_INVITE_REQUIRED=true", "HEARTH_RELAYS=", "HEARTH_DEV=1",
-		"HEARTH_ADMIN_PASSWORD=goat-secret")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	waitHealthy(t, base, &out)
+	t.Cleanup(plc.Close)
+	base, _ := runBinary(t, "HEARTH_HANDLE_DOMAINS=.test", "HEARTH_PLC_URL="+plc.URL,
+		"HEARTH_INVITE_REQUIRED=true", "HEARTH_ADMIN_PASSWORD=goat-secret")
 	cat, err := lexicon.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +142,27 @@ func dataModel(v any) any {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// runBinary builds and starts the daemon binary on a free loopback port with a
+// fresh data folder, the environment's settings plus env (later ones win),
+// until the test ends. It returns the base URL and the process ID.
+func runBinary(t *testing.T, env ...string) (base string, pid int) {
+	t.Helper()
+	port := freePort(t)
+	base = "http://127.0.0.1:" + itoa(port)
+	cmd := exec.Command(buildHearth(t))
+	cmd.Env = append(os.Environ(), "HEARTH_DATA="+t.TempDir(), "HEARTH_LISTEN=127.0.0.1:"+itoa(port),
+		"HEARTH_HOSTNAME=localhost", "HEARTH_PUBLIC_URL="+base, "HEARTH_RELAYS=", "HEARTH_DEV=1")
+	cmd.Env = append(cmd.Env, env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	waitHealthy(t, base, &out)
+	return base, cmd.Process.Pid
+}
 
 func waitHealthy(t *testing.T, base string, out *bytes.Buffer) {
 	t.Helper()

@@ -3,9 +3,7 @@
 package main
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -92,19 +90,8 @@ func TestDaemonRunsTuned(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the daemon")
 	}
-	port := freePort(t)
-	base := "http://127.0.0.1:" + itoa(port)
-	cmd := exec.Command(buildHearth(t))
-	cmd.Env = append(os.Environ(), "HEARTH_DATA="+t.TempDir(), "HEARTH_LISTEN=127.0.0.1:"+itoa(port),
-		"HEARTH_HOSTNAME=localhost", "HEARTH_PUBLIC_URL="+base, "HEARTH_RELAYS=", "HEARTH_DEV=1", "GODEBUG=gctrace=0")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	waitHealthy(t, base, &out)
-	raw, err := os.ReadFile("/proc/" + itoa(cmd.Process.Pid) + "/environ")
+	_, pid := runBinary(t, "GODEBUG=gctrace=0")
+	raw, err := os.ReadFile("/proc/" + itoa(pid) + "/environ")
 	if err != nil {
 		t.Fatal(err)
 	}

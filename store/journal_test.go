@@ -253,27 +253,11 @@ func TestJournalReaderKeepsItsSnapshot(t *testing.T) {
 		}
 	}
 	write(func(r *Repo) error { return r.PutBlock(c, testRev(1), []byte("kept by the snapshot")) }, false)
-	opened, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
-	go func() {
-		done <- db.View(func(tx *Tx) error {
-			r, err := tx.Repo(did)
-			if err != nil {
-				return err
-			}
-			close(opened)
-			<-release
-			if got := string(r.Block(c)); got != "kept by the snapshot" {
-				return fmt.Errorf("the snapshot's block reads %q", got)
-			}
-			return nil
-		})
-	}()
-	<-opened
+	read := holdRead(db, did, c)
 	write(func(r *Repo) error { return r.DeleteBlock(c) }, false)
 	write(func(r *Repo) error { return r.PutBlock(testCID(8), testRev(2), []byte("other")) }, true)
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if got, err := read(); err != nil || got != "kept by the snapshot" {
+		t.Fatalf("the snapshot's block reads %q (%v)", got, err)
 	}
 	if db.pending.scans.Load() == 0 {
 		t.Fatal("the old read found its block without its snapshot's journal")
@@ -421,27 +405,37 @@ func TestJournalReaderAcrossReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opened, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	read := holdRead(db, did, c)
+	if err := db.Update(ctx, func(tx *Tx) error { return tx.flushJournal() }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read(); err != nil || got != "in the journal" {
+		t.Fatalf("after the replay the snapshot's block reads %q (%v)", got, err)
+	}
+}
+
+// holdRead opens a read of did and returns once it is open; calling the
+// returned function reads block c in that read and ends it.
+func holdRead(db *DB, did string, c []byte) func() (string, error) {
+	opened, release := make(chan struct{}), make(chan struct{})
+	var got string
+	done := make(chan error)
 	go func() {
 		done <- db.View(func(tx *Tx) error {
 			r, err := tx.Repo(did)
+			close(opened)
 			if err != nil {
 				return err
 			}
-			close(opened)
 			<-release
-			if got := string(r.Block(c)); got != "in the journal" {
-				return fmt.Errorf("after the replay the snapshot's block reads %q", got)
-			}
+			got = string(r.Block(c))
 			return nil
 		})
 	}()
 	<-opened
-	if err := db.Update(ctx, func(tx *Tx) error { return tx.flushJournal() }); err != nil {
-		t.Fatal(err)
-	}
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	return func() (string, error) {
+		close(release)
+		err := <-done
+		return got, err
 	}
 }
