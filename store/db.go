@@ -83,6 +83,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	writePID(path)
+	var journalSeq uint64
 	err = bdb.Update(func(tx *bolt.Tx) error {
 		for _, name := range topBuckets() {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -90,10 +91,12 @@ func Open(path string, opts Options) (*DB, error) {
 			}
 		}
 		// What a crash left in the block journal goes where it belongs.
-		if err := (&Tx{btx: tx}).flushJournal(); err != nil {
+		t := &Tx{btx: tx}
+		if err := t.flushJournal(); err != nil {
 			return err
 		}
-		return (&Tx{btx: tx}).SeqFloor(time.Now().UnixMilli())
+		journalSeq = t.journalSeq()
+		return t.SeqFloor(time.Now().UnixMilli())
 	})
 	if err != nil {
 		bdb.Close()
@@ -109,27 +112,18 @@ func Open(path string, opts Options) (*DB, error) {
 		max = 256
 	}
 	db := &DB{
-		bolt: bdb,
-		// Open replayed the journal, so pending, empty, is exact for it.
-		pending: pending{seq: journalSeqOf(bdb)},
-		log:     log,
-		calls:   make(chan *call, 1024),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		closed:  make(chan struct{}),
-		max:     max,
+		bolt:   bdb,
+		log:    log,
+		calls:  make(chan *call, 1024),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		closed: make(chan struct{}),
+		max:    max,
+		// The journal was just replayed, so pending, empty, is exact for it.
+		pending: pending{seq: journalSeq},
 	}
 	go db.commitLoop()
 	return db, nil
-}
-
-func journalSeqOf(bdb *bolt.DB) uint64 {
-	var seq uint64
-	bdb.View(func(btx *bolt.Tx) error {
-		seq = (&Tx{btx: btx}).journalSeq()
-		return nil
-	})
-	return seq
 }
 
 // Close waits for queued updates to finish, then closes the file.

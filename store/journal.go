@@ -411,18 +411,7 @@ func (r *Repo) Journal() *Repo {
 
 // direct prepares a direct write to the blocks bucket: the journal is
 // replayed first, so that its older ops cannot undo the write later.
-func (r *Repo) direct() error {
-	tx := r.tx
-	if tx == nil || !tx.Writable() || tx.staged != nil && tx.staged.flushed && tx.staged.ops == 0 {
-		return nil
-	}
-	if j := tx.btx.Bucket(bucketJournal); j != nil {
-		if k, _ := j.Cursor().First(); k == nil {
-			return nil
-		}
-	}
-	return tx.flushJournal()
-}
+func (r *Repo) direct() error { return r.tx.flushJournal() }
 
 // sortedNet returns the CIDs of net that put a block, in CID order.
 func sortedNet(net map[string][]byte) []string {

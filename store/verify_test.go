@@ -41,6 +41,9 @@ func TestVerify(t *testing.T) {
 	if _, err := Open(badJournal, Options{NoSync: true}); !errors.Is(err, errJournal) {
 		t.Fatalf("Open of a file with a bad journal: %v, want %v", err, errJournal)
 	}
+	if n := journalLen(t, badJournal); n != 1 {
+		t.Fatalf("the refused Open changed the journal: %d entries, want the 1 it had", n)
+	}
 	text := filepath.Join(dir, "text.db")
 	os.WriteFile(text, []byte("not a database at all, just some words in a file"), 0o600)
 	tests := []struct {
