@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,30 +41,23 @@ type Options struct {
 
 // DB is an open Hearth data file.
 type DB struct {
-	bolt   *bolt.DB
-	log    *slog.Logger
-	calls  chan *call
-	stop   chan struct{}
-	done   chan struct{}
-	max    int
-	closed chan struct{}
+	bolt *bolt.DB
+	log  *slog.Logger
+	max  int
 
-	// mu orders Close after any Update that has started to queue, so that
-	// no call is queued after the committer has drained and exited.
+	// mu orders Close after any Update that has started: Close waits for
+	// inflight, and no Update starts once isClosed is set.
 	mu       sync.RWMutex
 	isClosed bool
+	inflight sync.WaitGroup
+
+	group group // the calls waiting for a transaction (group.go)
 
 	accounts accountCache
 	pending  pending // the block journal, decoded (journal.go)
 }
 
-type call struct {
-	fn  func(*Tx) error
-	err chan error
-}
-
-// Open opens (creating if needed) the bbolt file at path and starts the
-// committer.
+// Open opens (creating if needed) the bbolt file at path.
 func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create folder: %w", err)
@@ -112,17 +104,12 @@ func Open(path string, opts Options) (*DB, error) {
 		max = 256
 	}
 	db := &DB{
-		bolt:   bdb,
-		log:    log,
-		calls:  make(chan *call, 1024),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		closed: make(chan struct{}),
-		max:    max,
+		bolt: bdb,
+		log:  log,
+		max:  max,
 		// The journal was just replayed, so pending, empty, is exact for it.
 		pending: pending{seq: journalSeq},
 	}
-	go db.commitLoop()
 	return db, nil
 }
 
@@ -135,9 +122,7 @@ func (db *DB) Close() error {
 	}
 	db.isClosed = true
 	db.mu.Unlock()
-	close(db.closed)
-	close(db.stop)
-	<-db.done
+	db.inflight.Wait()
 	defer removePID(db.bolt.Path())
 	// A closed file has no journal, so that read-only tools and older
 	// builds read every block where it belongs.
@@ -157,59 +142,6 @@ func (db *DB) Bolt() *bolt.DB { return db.bolt }
 // transaction pins old pages and makes the file grow.
 func (db *DB) View(fn func(*Tx) error) error {
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, accounts: &db.accounts, db: db}) })
-}
-
-// Update runs fn in a read-write transaction shared with other concurrent
-// callers and returns once the transaction is durable. fn may run more than
-// once; see the package comment.
-func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
-	c := &call{fn: fn, err: make(chan error, 1)}
-	db.mu.RLock()
-	if db.isClosed {
-		db.mu.RUnlock()
-		return ErrClosed
-	}
-	select {
-	case <-ctx.Done():
-		db.mu.RUnlock()
-		return ctx.Err()
-	case db.calls <- c:
-	}
-	db.mu.RUnlock()
-	// Once queued the call completes even if ctx ends: the caller may not
-	// learn the outcome, but the transaction is never torn.
-	return <-c.err
-}
-
-func (db *DB) commitLoop() {
-	defer close(db.done)
-	for {
-		var first *call
-		select {
-		case first = <-db.calls:
-		case <-db.stop:
-			// Drain what was queued before Close.
-			for {
-				select {
-				case c := <-db.calls:
-					db.run([]*call{c})
-				default:
-					return
-				}
-			}
-		}
-		group := []*call{first}
-	fill:
-		for len(group) < db.max {
-			select {
-			case c := <-db.calls:
-				group = append(group, c)
-			default:
-				break fill
-			}
-		}
-		db.run(group)
-	}
 }
 
 // run applies a group in one transaction. When a function fails, the whole

@@ -8,7 +8,8 @@
 // Bucket layout (keys are bytes; "‖" is concatenation):
 //
 //	meta                      server-wide settings and secrets, by name ("jwt-secret",
-//	                          "plc-rotation-key", "seq": the last event number,
+//	                          "plc-rotation-key", "seq": the last event number in files
+//	                          from before the events bucket's sequence held it,
 //	                          "mail.last-error": the mail sender's last failure)
 //	accounts/<did>            Account (JSON): handle, email, password hash, signing key, status
 //	handles/<handle>          did, lower-case handle index
@@ -22,7 +23,8 @@
 //	tokens/<did>‖0x00‖<purpose> EmailToken (JSON): the one live emailed code of
 //	                          that purpose (confirm_email, reset_password, …)
 //	events/<seq>              uvarint(len did) ‖ did ‖ unix ns (8) ‖ encoded firehose frame;
-//	                          seq is 8 bytes big-endian so a cursor replay is one Seek
+//	                          seq is 8 bytes big-endian so a cursor replay is one Seek; the
+//	                          bucket's own sequence is the last number issued
 //	blobs/<cid>               blob Meta (JSON): chunk id, size, type, takedown (package blob)
 //	blobchunks/<id>/<batch>/<n> blob bytes in 256 KiB chunks: a bucket per blob (id, 8 bytes) and per
 //	                          upload batch (n/4), n 4 bytes big-endian; files from before hold
@@ -87,7 +89,9 @@
 //
 // Update runs its function in a group commit: while one bbolt transaction
 // is being committed, further calls queue and are then applied together in
-// the next transaction, one fsync for all of them. A function may therefore
+// the next transaction, one fsync for all of them. The caller that finds
+// no transaction under way runs the queue itself (group.go), so a lone
+// write never waits on another goroutine. A function may
 // run more than once (when another function in its group fails), and must
 // have no effects outside the transaction.
 //

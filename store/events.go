@@ -10,8 +10,12 @@ import (
 
 var (
 	bucketEvents = []byte("events") // seq (8 bytes, big-endian) → event record
-	keySeq       = "seq"            // meta: last sequence number issued
-	keyPruned    = "pruned-seq"     // meta: last sequence number pruned by retention
+	// keySeq in meta was the last sequence number issued, before it moved
+	// to the events bucket's own sequence, which lives in the bucket's
+	// header: writing it dirties no page an event does not dirty already.
+	// A file from before still has it, so the last number is the larger.
+	keySeq    = "seq"
+	keyPruned = "pruned-seq" // meta: last sequence number pruned by retention
 )
 
 // An event record is uvarint(len(did)) ‖ did ‖ time (8 bytes, unix ns) ‖
@@ -25,16 +29,16 @@ func (tx *Tx) SeqFloor(floor int64) error {
 	if tx.LastSeq() >= floor {
 		return nil
 	}
-	return tx.SetMeta(keySeq, binary.BigEndian.AppendUint64(nil, uint64(floor)))
+	return tx.btx.Bucket(bucketEvents).SetSequence(uint64(floor))
 }
 
 // LastSeq returns the last sequence number issued (0 if none).
 func (tx *Tx) LastSeq() int64 {
-	v := tx.Meta(keySeq)
-	if len(v) != 8 {
-		return 0
+	last := int64(tx.btx.Bucket(bucketEvents).Sequence())
+	if v := tx.Meta(keySeq); len(v) == 8 {
+		last = max(last, int64(binary.BigEndian.Uint64(v)))
 	}
-	return int64(binary.BigEndian.Uint64(v))
+	return last
 }
 
 // AppendEvent gives the next sequence number to encode, which builds the
@@ -49,10 +53,11 @@ func (tx *Tx) AppendEvent(did string, at time.Time, encode func(seq int64) ([]by
 	v = append(v, did...)
 	v = binary.BigEndian.AppendUint64(v, uint64(at.UnixNano()))
 	v = append(v, frame...)
-	if err := tx.btx.Bucket(bucketEvents).Put(seqKey(seq), v); err != nil {
+	b := tx.btx.Bucket(bucketEvents)
+	if err := b.Put(seqKey(seq), v); err != nil {
 		return 0, err
 	}
-	if err := tx.SetMeta(keySeq, seqKey(seq)); err != nil {
+	if err := b.SetSequence(uint64(seq)); err != nil {
 		return 0, err
 	}
 	return seq, nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -48,7 +49,10 @@ func TestSeqSurvivesRestartAndRestore(t *testing.T) {
 		t.Fatalf("after restart seq %d ≤ %d", next, seqs[2])
 	}
 	// A restored backup holds an older counter; the floor lifts it.
-	db.Update(context.Background(), func(tx *Tx) error { return tx.SetMeta(keySeq, seqKey(5)) })
+	db.Update(context.Background(), func(tx *Tx) error {
+		tx.DeleteMeta(keySeq)
+		return tx.btx.Bucket(bucketEvents).SetSequence(5)
+	})
 	db.Update(context.Background(), func(tx *Tx) error { return tx.SeqFloor(time.Now().UnixMilli()) })
 	if again := appendN(t, db, "did:plc:a", time.Now(), 1)[0]; again < start {
 		t.Fatalf("seq went back to %d", again)
@@ -88,6 +92,34 @@ func TestEventsReplayPruneAndDelete(t *testing.T) {
 	db.View(func(tx *Tx) error {
 		if tx.FirstSeq() != c[1] || tx.LastSeq() != c[1] {
 			t.Fatalf("after delete: first %d last %d", tx.FirstSeq(), tx.LastSeq())
+		}
+		return nil
+	})
+}
+
+// A file from before the counter moved to the events bucket keeps it in
+// meta; numbering goes on from there, and no event writes meta again.
+func TestSeqGoesOnFromMeta(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	const old = int64(1) << 50 // above the floor Open set from the clock
+	err := db.Update(context.Background(), func(tx *Tx) error {
+		if err := tx.btx.Bucket(bucketEvents).SetSequence(0); err != nil {
+			return err
+		}
+		return tx.SetMeta(keySeq, seqKey(old))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendN(t, db, "did:plc:a", time.Now(), 2); got[0] != old+1 || got[1] != old+2 {
+		t.Fatalf("seqs %v, want %d and %d", got, old+1, old+2)
+	}
+	db.View(func(tx *Tx) error {
+		if v := tx.Meta(keySeq); !bytes.Equal(v, seqKey(old)) {
+			t.Errorf("meta seq %x, want it untouched at %x", v, seqKey(old))
+		}
+		if last := tx.LastSeq(); last != old+2 {
+			t.Errorf("LastSeq %d, want %d", last, old+2)
 		}
 		return nil
 	})
