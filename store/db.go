@@ -51,7 +51,8 @@ type DB struct {
 	isClosed bool
 	inflight sync.WaitGroup
 
-	group group // the calls waiting for a transaction (group.go)
+	group   group   // the calls waiting for a transaction (group.go)
+	reserve reserve // disk blocks ahead of the file's end (reserve_linux.go)
 
 	accounts accountCache
 	pending  pending // the block journal, decoded (journal.go)
@@ -62,11 +63,17 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create folder: %w", err)
 	}
+	var file *os.File
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         2 * time.Second, // another process holds the lock: fail, don't hang
 		NoSync:          opts.NoSync,
 		InitialMmapSize: opts.InitialMmapSize,
 		FreelistType:    bolt.FreelistMapType,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		},
 	})
 	if err != nil {
 		if err = inUse(path, err); errors.Is(err, ErrInUse) {
@@ -104,9 +111,10 @@ func Open(path string, opts Options) (*DB, error) {
 		max = 256
 	}
 	db := &DB{
-		bolt: bdb,
-		log:  log,
-		max:  max,
+		bolt:    bdb,
+		log:     log,
+		max:     max,
+		reserve: reserve{file: file},
 		// The journal was just replayed, so pending, empty, is exact for it.
 		pending: pending{seq: journalSeq},
 	}
@@ -151,7 +159,9 @@ func (db *DB) run(group []*call) {
 	for len(group) > 0 {
 		failed := -1
 		var ferr error
+		var size int64
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			size = btx.Size()
 			tx := &Tx{btx: btx, accounts: &db.accounts, db: db}
 			for i, c := range group {
 				if err := safeCall(c.fn, tx); err != nil {
@@ -175,6 +185,9 @@ func (db *DB) run(group []*call) {
 		}
 		for _, c := range group {
 			c.err <- err
+		}
+		if err == nil {
+			db.reserve.grow(size)
 		}
 		return
 	}
