@@ -26,8 +26,12 @@ func TestOAuthFlowLikeOnly(t *testing.T) {
 	if r := c.xrpc("GET", "com.atproto.server.getSession", nil); r.Status != 200 || r.json(t)["email"] != nil {
 		t.Fatalf("getSession (no email without account:email): %d %s", r.Status, r.Body)
 	}
-	// A DPoP-bound token sent as Bearer.
-	expectError(t, e.get("com.atproto.server.getSession", c.access, ""), 400, "InvalidToken")
+	// A DPoP-bound token sent as Bearer is told so, not just refused.
+	r := e.get("com.atproto.server.getSession", c.access, "")
+	expectError(t, r, 400, "InvalidToken")
+	if !strings.Contains(string(r.Body), "DPoP") {
+		t.Fatalf("a DPoP-bound token sent as Bearer: %s, want the message to say it is DPoP-bound", r.Body)
+	}
 }
 
 func TestOAuthPermissionSetAndGeneric(t *testing.T) {

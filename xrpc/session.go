@@ -62,11 +62,6 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 	}
 	var err error
 	tok, has := bearer(r)
-	if has {
-		if err := s.bearerOAuth(tok); err != nil {
-			return nil, err
-		}
-	}
 	if !has {
 		if level == authOptional {
 			return nil, nil
@@ -80,6 +75,11 @@ func (s *Server) authenticate(r *http.Request, level authLevel) (*Auth, error) {
 		c, err = s.accounts.Verify(tok, level == authRefresh)
 	}
 	if err != nil {
+		// Only a token that is no session of ours can be an OAuth one
+		// (those are ES256, ours HS256), so the check waits until here.
+		if oerr := s.bearerOAuth(tok); oerr != nil {
+			return nil, oerr
+		}
 		return nil, err
 	}
 	a := &Auth{DID: c.DID, Scope: c.Scope, RefreshID: c.ID}

@@ -80,6 +80,7 @@ type Deps struct {
 type Service struct {
 	cfg Config
 	Deps
+	tokens *tokenCache // verified access tokens (tokencache.go)
 }
 
 // New returns a Service over d.
@@ -96,7 +97,7 @@ func New(cfg Config, d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{cfg: cfg, Deps: d}
+	return &Service{cfg: cfg, Deps: d, tokens: newTokenCache()}
 }
 
 // Config returns the configuration in force.

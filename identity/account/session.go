@@ -85,12 +85,18 @@ func (s *Service) VerifySignOut(token string) (*Credentials, error) {
 }
 
 func (s *Service) verify(token string, refresh bool, leeway time.Duration) (*Credentials, error) {
-	p, err := auth.Parse(token)
-	if err != nil {
-		return nil, fail(ErrInvalidToken, "Token could not be verified")
-	}
-	if err := s.JWTKey.Verify(p); err != nil {
-		return nil, fail(ErrInvalidToken, "Token could not be verified")
+	p := s.tokens.get(token, s.JWTKey)
+	if p == nil {
+		var err error
+		if p, err = auth.Parse(token); err != nil {
+			return nil, fail(ErrInvalidToken, "Token could not be verified")
+		}
+		if err := s.JWTKey.Verify(p); err != nil {
+			return nil, fail(ErrInvalidToken, "Token could not be verified")
+		}
+		if p.Header.Typ == "at+jwt" {
+			s.tokens.put(token, s.JWTKey, p)
+		}
 	}
 	e := auth.Expect{Aud: s.cfg.ServiceDID, Now: s.Now(), Leeway: leeway}
 	if refresh {
