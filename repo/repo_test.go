@@ -505,3 +505,59 @@ func TestIdenticalUpdateMakesNoCommit(t *testing.T) {
 		t.Fatalf("changed update: %v, unchanged=%v", err, c != nil && c.Unchanged)
 	}
 }
+
+// The Writer remembers the data root of each commit it signs, so a write
+// does not decode its head again; the memo must agree with the stored
+// head after a rolled-back write, and a Writer that never saw the head
+// (after a restart, or an import) decodes it.
+func TestWriterRemembersDataRoots(t *testing.T) {
+	f := newFixture(t)
+	post := func(w *Writer, rkey string, fail bool) (*Commit, error) {
+		var c *Commit
+		err := f.db.Update(context.Background(), func(tx *store.Tx) error {
+			var err error
+			c, err = w.Apply(tx, testDID, f.key, []Op{{Action: Create, Collection: "app.bsky.feed.post", RKey: rkey, Record: record(t, rkey)}}, nil)
+			if err == nil && fail {
+				err = errors.New("roll back")
+			}
+			return err
+		})
+		return c, err
+	}
+	first, err := post(f.w, "a", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.w.roots[first.CID]; got != first.Data {
+		t.Fatalf("remembered root %v for the new head, want %v", got, first.Data)
+	}
+	if _, err := post(f.w, "b", true); err == nil {
+		t.Fatal("the rolled-back write succeeded")
+	}
+	for _, tc := range []struct {
+		name, rkey string
+		w          *Writer
+	}{
+		{"same writer, after a rollback", "c1", f.w},
+		{"a writer that never saw the head", "c2", &Writer{Clock: syntax.NewTIDClock(9)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := post(tc.w, tc.rkey, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.PrevData != first.Data {
+				t.Fatalf("prevData %v, want the stored head's %v", c.PrevData, first.Data)
+			}
+			first = c
+		})
+	}
+	f.checkReachable()
+	w := &Writer{}
+	for i := range maxRoots + 10 {
+		w.remember(cid.Sum(cid.Raw, []byte(fmt.Sprint(i))), cid.CID{})
+	}
+	if len(w.roots) > maxRoots {
+		t.Fatalf("%d roots remembered, want at most %d", len(w.roots), maxRoots)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/hearth-pds/hearth/repo/cid"
 	"github.com/hearth-pds/hearth/repo/dagcbor"
@@ -93,6 +94,41 @@ type Writer struct {
 	Clock *syntax.TIDClock
 	// Nodes, if set, keeps decoded MST nodes between writes (see mst.Cache).
 	Nodes *mst.Cache
+
+	// roots maps the commits this Writer signed to their data roots, so
+	// that the next write on a repository need not decode and re-encode
+	// its head commit. A commit's CID fixes its content, so an entry is
+	// right even when its transaction was rolled back.
+	mu    sync.Mutex
+	roots map[cid.CID]cid.CID
+}
+
+// maxRoots bounds Writer.roots: one entry per repository written lately.
+const maxRoots = 256
+
+// rootOf returns the data root of commit head, whose block is b.
+func (w *Writer) rootOf(head cid.CID, b []byte) (cid.CID, error) {
+	w.mu.Lock()
+	data, ok := w.roots[head]
+	w.mu.Unlock()
+	if ok {
+		return data, nil
+	}
+	sc, err := DecodeCommit(b)
+	if err != nil {
+		return cid.CID{}, err
+	}
+	w.remember(head, sc.Data)
+	return sc.Data, nil
+}
+
+func (w *Writer) remember(commit, data cid.CID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.roots == nil || len(w.roots) >= maxRoots {
+		w.roots = make(map[cid.CID]cid.CID)
+	}
+	w.roots[commit] = data
 }
 
 // storeGetter reads blocks of one repository inside a transaction.
@@ -154,12 +190,12 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 		if swapCommit != nil && *swapCommit != pc {
 			return nil, fmt.Errorf("%w: commit is %s, not %s", ErrSwapMismatch, pc, *swapCommit)
 		}
-		sc, err := DecodeCommit(r.Block(head))
+		data, err := w.rootOf(pc, r.Block(head))
 		if err != nil {
 			return nil, fmt.Errorf("repo %s: load commit %s: %w", did, pc, err)
 		}
-		c.Since, c.PrevData = rev, sc.Data
-		tree = mst.Load(g, sc.Data).UseCache(w.Nodes)
+		c.Since, c.PrevData = rev, data
+		tree = mst.Load(g, data).UseCache(w.Nodes)
 	}
 
 	newRecords := map[cid.CID][]byte{}
@@ -229,6 +265,7 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 		return nil, err
 	}
 	c.CID = commitCID
+	w.remember(commitCID, data)
 
 	// Event blocks: commit, new nodes, new records, covering proof.
 	inEvent := map[cid.CID]bool{}
