@@ -52,6 +52,7 @@ func serveCommand(args []string, stderr io.Writer, getenv func(string) string) e
 	if err != nil {
 		return err
 	}
+	tuneGC(getenv)
 	log, logs := newBufferedLogger(stderr)
 	defer logs.Flush()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
