@@ -10,7 +10,9 @@
 // reachable blocks and a full export is a scan of it), and returns a Commit
 // describing the change: new blocks, removed CIDs, the operations with their
 // previous CIDs, prevData, and the sync 1.1 covering proof a relay needs to
-// invert the operations.
+// invert the operations. A Writer remembers the data root of each commit
+// it signs, so the next write on that repository starts from it without
+// decoding the head commit again.
 //
 // Sub-packages hold the parts: cid (content identifiers), dagcbor (the data
 // model), syntax (NSIDs, record keys, TIDs, AT-URIs…), mst (the tree) and

@@ -106,15 +106,16 @@ type Writer struct {
 // maxRoots bounds Writer.roots: one entry per repository written lately.
 const maxRoots = 256
 
-// rootOf returns the data root of commit head, whose block is b.
-func (w *Writer) rootOf(head cid.CID, b []byte) (cid.CID, error) {
+// rootOf returns the data root of commit head; block reads its block,
+// which a remembered root does not need.
+func (w *Writer) rootOf(head cid.CID, block func() []byte) (cid.CID, error) {
 	w.mu.Lock()
 	data, ok := w.roots[head]
 	w.mu.Unlock()
 	if ok {
 		return data, nil
 	}
-	sc, err := DecodeCommit(b)
+	sc, err := DecodeCommit(block())
 	if err != nil {
 		return cid.CID{}, err
 	}
@@ -190,7 +191,7 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 		if swapCommit != nil && *swapCommit != pc {
 			return nil, fmt.Errorf("%w: commit is %s, not %s", ErrSwapMismatch, pc, *swapCommit)
 		}
-		data, err := w.rootOf(pc, r.Block(head))
+		data, err := w.rootOf(pc, func() []byte { return r.Block(head) })
 		if err != nil {
 			return nil, fmt.Errorf("repo %s: load commit %s: %w", did, pc, err)
 		}

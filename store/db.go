@@ -152,56 +152,6 @@ func (db *DB) View(fn func(*Tx) error) error {
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, accounts: &db.accounts, db: db}) })
 }
 
-// run applies a group in one transaction. When a function fails, the whole
-// transaction is rolled back, the failing call gets its error, and the rest
-// are tried again without it.
-func (db *DB) run(group []*call) {
-	for len(group) > 0 {
-		failed := -1
-		var ferr error
-		var size int64
-		err := db.bolt.Update(func(btx *bolt.Tx) error {
-			size = btx.Size()
-			tx := &Tx{btx: btx, accounts: &db.accounts, db: db}
-			for i, c := range group {
-				if err := safeCall(c.fn, tx); err != nil {
-					failed, ferr = i, err
-					return err
-				}
-			}
-			if tx.journalDue() {
-				return tx.flushJournal()
-			}
-			return nil
-		})
-		if failed >= 0 {
-			group[failed].err <- ferr
-			group = append(group[:failed], group[failed+1:]...)
-			continue
-		}
-		if err != nil {
-			db.log.Error("store: commit failed", "err", err, "calls", len(group))
-			err = fmt.Errorf("store: commit: %w", err)
-		}
-		for _, c := range group {
-			c.err <- err
-		}
-		if err == nil {
-			db.reserve.grow(size)
-		}
-		return
-	}
-}
-
-func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("store: update panicked: %v", r)
-		}
-	}()
-	return fn(tx)
-}
-
 // Tx is a transaction. Byte slices it returns are valid only until the
 // transaction ends; copy what must outlive it.
 type Tx struct {

@@ -91,9 +91,11 @@
 // is being committed, further calls queue and are then applied together in
 // the next transaction, one fsync for all of them. The caller that finds
 // no transaction under way runs the queue itself (group.go), so a lone
-// write never waits on another goroutine. A function may
-// run more than once (when another function in its group fails), and must
-// have no effects outside the transaction.
+// write never waits on another goroutine. A function may run more than
+// once (when another function in its group fails), and must have no
+// effects outside the transaction. After a commit, disk blocks are
+// reserved past the file's end with fallocate (reserve_linux.go), so the
+// pages bbolt next grows into are not allocated during an fsync.
 //
 // A commit's repository blocks go through the block journal (journal.go):
 // appended in order to one bucket and replayed into the CID-keyed blocks

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The group commit. Calls queue while a transaction is being committed and
@@ -74,9 +77,12 @@ func (db *DB) lead(self *call) {
 	for {
 		g.mu.Lock()
 		n := min(len(g.queue), db.max)
-		if n == 0 { // cannot happen: self is queued until its batch runs
+		if n == 0 {
+			// Cannot happen: self stays queued until its batch runs. Should
+			// it, self is told rather than left waiting.
 			g.leading = false
 			g.mu.Unlock()
+			self.err <- errors.New("store: group commit lost a call")
 			return
 		}
 		batch := slices.Clone(g.queue[:n])
@@ -97,4 +103,54 @@ func (db *DB) lead(self *call) {
 		next.err <- errLead
 		return
 	}
+}
+
+// run applies a group in one transaction. When a function fails, the whole
+// transaction is rolled back, the failing call gets its error, and the rest
+// are tried again without it.
+func (db *DB) run(group []*call) {
+	for len(group) > 0 {
+		failed := -1
+		var ferr error
+		var size int64
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			size = btx.Size()
+			tx := &Tx{btx: btx, accounts: &db.accounts, db: db}
+			for i, c := range group {
+				if err := safeCall(c.fn, tx); err != nil {
+					failed, ferr = i, err
+					return err
+				}
+			}
+			if tx.journalDue() {
+				return tx.flushJournal()
+			}
+			return nil
+		})
+		if failed >= 0 {
+			group[failed].err <- ferr
+			group = append(group[:failed], group[failed+1:]...)
+			continue
+		}
+		if err != nil {
+			db.log.Error("store: commit failed", "err", err, "calls", len(group))
+			err = fmt.Errorf("store: commit: %w", err)
+		}
+		for _, c := range group {
+			c.err <- err
+		}
+		if err == nil {
+			db.reserve.grow(size)
+		}
+		return
+	}
+}
+
+func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: update panicked: %v", r)
+		}
+	}()
+	return fn(tx)
 }

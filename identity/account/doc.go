@@ -25,4 +25,9 @@
 // base32), last 15 minutes, are single-use, and are bound to one account and
 // one purpose: an account has one live token per purpose, and a new request
 // replaces the old one.
+//
+// Verify keeps the access tokens whose signature it checked, by their
+// bytes, so a client's every request is not parsed and HMACed again; the
+// claims still meet the clock on every use, and Current looks the session
+// up anew, so ending a session ends its tokens at once.
 package account
