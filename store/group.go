@@ -77,19 +77,18 @@ func (db *DB) lead(self *call) {
 	for {
 		g.mu.Lock()
 		n := min(len(g.queue), db.max)
-		if n == 0 {
-			// Cannot happen: self stays queued until its batch runs. Should
-			// it, self is told rather than left waiting.
+		if n == 0 { // cannot happen: self stays queued until a batch takes it
 			g.leading = false
 			g.mu.Unlock()
-			self.err <- errors.New("store: group commit lost a call")
 			return
 		}
 		batch := slices.Clone(g.queue[:n])
 		g.queue = slices.Delete(g.queue, 0, n)
 		g.mu.Unlock()
+		// Asked before run, which drops failed calls from batch.
+		mine := slices.Contains(batch, self)
 		db.run(batch)
-		if !slices.Contains(batch, self) {
+		if !mine {
 			continue
 		}
 		g.mu.Lock()

@@ -128,3 +128,52 @@ func TestCloseWaitsForARunningUpdate(t *testing.T) {
 		t.Fatalf("update after Close: %v, want ErrClosed", err)
 	}
 }
+
+// A leader whose own call fails still hands the lead on: run drops the
+// failed call from its batch, which must not make the leader think its
+// call is yet to run (it then waited for a batch that never came).
+func TestFailingLeaderHandsOn(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	release, firstDone := blockLeader(t, db)
+	queued := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			db.group.mu.Lock()
+			q := len(db.group.queue)
+			db.group.mu.Unlock()
+			if q == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls queued, want %d", q, want)
+			}
+		}
+	}
+	// First in the queue, so it leads the next batch, and fails in it.
+	refused := errors.New("refused")
+	failing := make(chan error, 1)
+	go func() { failing <- db.Update(context.Background(), func(*Tx) error { return refused }) }()
+	queued(1)
+	others := make(chan error, 4)
+	for range 4 {
+		go func() { others <- db.Update(context.Background(), func(*Tx) error { return nil }) }()
+	}
+	queued(5)
+	release()
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-failing:
+		if !errors.Is(err, refused) {
+			t.Fatalf("the failing leader's call: %v, want its own error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the failing leader's call never returned")
+	}
+	for range 4 {
+		if err := <-others; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
