@@ -1,0 +1,89 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/hearth-pds/hearth/store"
+)
+
+// countingListener counts the Write calls on the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, writes: &l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A frame goes to a subscriber in one write call, up to the write buffer's
+// size: each call is a trip through the kernel's TCP stack, paid once per
+// subscriber. With the HTTP server's 4 KiB buffer a frame of 5 KiB took two.
+func TestFrameGoesOutInOneWrite(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "hearth.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(db, Options{})
+	ln := &countingListener{Listener: httptest.NewUnstartedServer(nil).Listener}
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+		db.Close()
+	})
+	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http")+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	waitPositioned(t, srv, 1)
+	var head int64
+	db.View(func(tx *store.Tx) error { head = tx.LastSeq(); return nil })
+
+	for i, size := range []int{100, 3 << 10, 5 << 10, 12 << 10, writeBuffer - 16} {
+		frame := bytes.Repeat([]byte{byte(i)}, size)
+		before := ln.writes.Load()
+		srv.Publish(head+int64(i+1), frame)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, got, err := c.Read(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("frame of %d bytes: %v", size, err)
+		}
+		if !bytes.Equal(got, frame) {
+			t.Fatalf("frame of %d bytes came as %d bytes", size, len(got))
+		}
+		if n := ln.writes.Load() - before; n != 1 {
+			t.Errorf("frame of %d bytes: %d write calls, want 1", size, n)
+		}
+	}
+}
