@@ -175,30 +175,71 @@ func (w *Writer) Apply(tx *store.Tx, did string, key Signer, ops []Op, swapCommi
 }
 
 func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapCommit *cid.CID, fresh bool) (*Commit, error) {
-	g := storeGetter{r}
 	c := &Commit{DID: did}
-	var tree *mst.Tree
-	var prevCommit cid.CID
-	if fresh {
-		tree = mst.New(g)
-	} else {
-		head, rev := r.Head()
-		pc, err := cid.Decode(head)
-		if err != nil {
-			return nil, fmt.Errorf("repo %s: head: %w", did, err)
-		}
-		prevCommit = pc
-		if swapCommit != nil && *swapCommit != pc {
-			return nil, fmt.Errorf("%w: commit is %s, not %s", ErrSwapMismatch, pc, *swapCommit)
-		}
-		data, err := w.rootOf(pc, func() []byte { return r.Block(head) })
-		if err != nil {
-			return nil, fmt.Errorf("repo %s: load commit %s: %w", did, pc, err)
-		}
-		c.Since, c.PrevData = rev, data
-		tree = mst.Load(g, data).UseCache(w.Nodes)
+	tree, prevCommit, err := w.open(r, c, swapCommit, fresh)
+	if err != nil {
+		return nil, err
 	}
+	newRecords, err := c.applyOps(tree, ops)
+	if err != nil {
+		return nil, err
+	}
+	data, added, removed, err := tree.Commit()
+	if err != nil {
+		return nil, fmt.Errorf("repo %s: mst: %w", did, err)
+	}
+	c.Data = data
+	if !fresh && len(ops) > 0 && data == c.PrevData {
+		// Same root, same records: a new commit would only churn the
+		// firehose and the rev. Nothing has been stored yet.
+		c.CID, c.Rev, c.Unchanged = prevCommit, c.Since, true
+		return c, nil
+	}
+	c.Rev = string(w.Clock.NextAfter(syntax.TID(c.Since)))
+	_, commitBytes, commitCID, err := SignCommit(did, data, c.Rev, key)
+	if err != nil {
+		return nil, err
+	}
+	c.CID = commitCID
+	w.remember(commitCID, data)
+	if err := c.collectBlocks(tree, Block{CID: commitCID, Data: commitBytes}, added, newRecords); err != nil {
+		return nil, err
+	}
+	if prevCommit.Defined() {
+		removed = append(removed, prevCommit)
+	}
+	if err := c.save(r, removed); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
+// open loads the tree a commit on r starts from, and the head commit it
+// replaces (zero for a fresh repository), filling c's Since and PrevData.
+func (w *Writer) open(r *store.Repo, c *Commit, swapCommit *cid.CID, fresh bool) (*mst.Tree, cid.CID, error) {
+	g := storeGetter{r}
+	if fresh {
+		return mst.New(g), cid.CID{}, nil
+	}
+	head, rev := r.Head()
+	pc, err := cid.Decode(head)
+	if err != nil {
+		return nil, cid.CID{}, fmt.Errorf("repo %s: head: %w", c.DID, err)
+	}
+	if swapCommit != nil && *swapCommit != pc {
+		return nil, cid.CID{}, fmt.Errorf("%w: commit is %s, not %s", ErrSwapMismatch, pc, *swapCommit)
+	}
+	data, err := w.rootOf(pc, func() []byte { return r.Block(head) })
+	if err != nil {
+		return nil, cid.CID{}, fmt.Errorf("repo %s: load commit %s: %w", c.DID, pc, err)
+	}
+	c.Since, c.PrevData = rev, data
+	return mst.Load(g, data).UseCache(w.Nodes), pc, nil
+}
+
+// applyOps makes ops' changes to tree, in order, recording each in c.Ops,
+// and returns the new record blocks by CID.
+func (c *Commit) applyOps(tree *mst.Tree, ops []Op) (map[cid.CID][]byte, error) {
 	newRecords := map[cid.CID][]byte{}
 	seen := map[string]bool{}
 	for _, op := range ops {
@@ -210,7 +251,7 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 		res := OpResult{Action: op.Action, Path: path}
 		cur, err := tree.Get(path)
 		if err != nil && !errors.Is(err, mst.ErrNotFound) {
-			return nil, fmt.Errorf("repo %s: read %s: %w", did, path, err)
+			return nil, fmt.Errorf("repo %s: read %s: %w", c.DID, path, err)
 		}
 		if op.SwapRecord != nil && *op.SwapRecord != cur {
 			return nil, fmt.Errorf("%w: record %s is %v, not %v", ErrSwapMismatch, path, cur, *op.SwapRecord)
@@ -240,7 +281,7 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 				return nil, fmt.Errorf("%w: %s", ErrRecordNotFound, path)
 			}
 			if _, err := tree.Delete(path); err != nil {
-				return nil, fmt.Errorf("repo %s: delete %s: %w", did, path, err)
+				return nil, fmt.Errorf("repo %s: delete %s: %w", c.DID, path, err)
 			}
 			res.Prev = cur
 		default:
@@ -248,66 +289,59 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 		}
 		c.Ops = append(c.Ops, res)
 	}
+	return newRecords, nil
+}
 
-	data, added, removed, err := tree.Commit()
-	if err != nil {
-		return nil, fmt.Errorf("repo %s: mst: %w", did, err)
-	}
-	c.Data = data
-	if !fresh && len(ops) > 0 && data == c.PrevData {
-		// Same root, same records: a new commit would only churn the
-		// firehose and the rev. Nothing has been stored yet.
-		c.CID, c.Rev, c.Unchanged = prevCommit, c.Since, true
-		return c, nil
-	}
-	c.Rev = string(w.Clock.NextAfter(syntax.TID(c.Since)))
-	_, commitBytes, commitCID, err := SignCommit(did, data, c.Rev, key)
-	if err != nil {
-		return nil, err
-	}
-	c.CID = commitCID
-	w.remember(commitCID, data)
-
-	// Event blocks: commit, new nodes, new records, covering proof.
+// collectBlocks fills c.Blocks, once each: the commit, the new MST nodes,
+// the new records and the covering proof of the ops' paths.
+func (c *Commit) collectBlocks(tree *mst.Tree, commit Block, added []Block, newRecords map[cid.CID][]byte) error {
 	inEvent := map[cid.CID]bool{}
-	addBlock := func(b Block) {
+	add := func(b Block) {
 		if !inEvent[b.CID] {
 			inEvent[b.CID] = true
 			c.Blocks = append(c.Blocks, b)
 		}
 	}
-	addBlock(Block{CID: commitCID, Data: commitBytes})
+	add(commit)
 	for _, b := range added {
-		addBlock(b)
+		add(b)
 	}
 	for _, op := range c.Ops {
 		if op.CID.Defined() {
-			addBlock(Block{CID: op.CID, Data: newRecords[op.CID]})
+			add(Block{CID: op.CID, Data: newRecords[op.CID]})
 		}
 	}
-	if len(ops) > 0 {
-		paths := make([]string, 0, len(c.Ops))
-		for _, op := range c.Ops {
-			paths = append(paths, op.Path)
-		}
-		proof, err := tree.CoveringProof(paths)
-		if err != nil {
-			return nil, fmt.Errorf("repo %s: covering proof: %w", did, err)
-		}
-		for _, b := range proof {
-			addBlock(b)
-		}
+	if len(c.Ops) == 0 {
+		return nil
 	}
+	paths := make([]string, 0, len(c.Ops))
+	for _, op := range c.Ops {
+		paths = append(paths, op.Path)
+	}
+	proof, err := tree.CoveringProof(paths)
+	if err != nil {
+		return fmt.Errorf("repo %s: covering proof: %w", c.DID, err)
+	}
+	for _, b := range proof {
+		add(b)
+	}
+	return nil
+}
 
-	// Reference counts are read before the new blocks land (a stored
-	// record block without a count has one), summed over the ops, and
-	// written after; blocks are stored before deletions, so a CID that is
-	// both dropped and re-added in one commit survives.
+// save writes the commit to r: its blocks, the record index, reference
+// counts, the deletion of removed (and of record blocks no longer
+// referenced), and the head. It sets c.Removed.
+//
+// Reference counts are read before the new blocks land (a stored record
+// block without a count has one), summed over the ops, and written after;
+// blocks are stored before deletions, so a CID that is both dropped and
+// re-added in one commit survives.
+func (c *Commit) save(r *store.Repo, removed []cid.CID) error {
 	refs := map[cid.CID]int{}
-	count := func(c cid.CID) int {
-		n, ok := refs[c]
+	count := func(k cid.CID) int {
+		n, ok := refs[k]
 		if !ok {
-			n = r.Refs(c.Bytes())
+			n = r.Refs(k.Bytes())
 		}
 		return n
 	}
@@ -323,21 +357,20 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 	}
 	for _, b := range c.Blocks {
 		if err := r.PutBlock(b.CID.Bytes(), c.Rev, b.Data); err != nil {
-			return nil, fmt.Errorf("repo %s: store block: %w", did, err)
+			return fmt.Errorf("repo %s: store block: %w", c.DID, err)
 		}
 	}
 	for _, op := range c.Ops {
 		if op.CID.Defined() {
 			if err := r.PutRecord(op.Path, op.CID.Bytes()); err != nil {
-				return nil, err
+				return err
 			}
 		} else if err := r.DeleteRecord(op.Path); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	// Counts are written in op order, each once; a record block whose
 	// count reaches zero is dropped.
-	var dropped []cid.CID
 	for _, op := range c.Ops {
 		for _, k := range [2]cid.CID{op.CID, op.Prev} {
 			n, ok := refs[k]
@@ -346,26 +379,19 @@ func (w *Writer) apply(r *store.Repo, did string, key Signer, ops []Op, swapComm
 			}
 			delete(refs, k)
 			if err := r.SetRefs(k.Bytes(), n); err != nil {
-				return nil, fmt.Errorf("repo %s: %w", did, err)
+				return fmt.Errorf("repo %s: %w", c.DID, err)
 			}
 			if n == 0 {
-				dropped = append(dropped, k)
+				removed = append(removed, k)
 			}
 		}
 	}
-	removed = append(removed, dropped...)
-	if prevCommit.Defined() {
-		removed = append(removed, prevCommit)
-	}
 	for _, rc := range removed {
 		if err := r.DeleteBlock(rc.Bytes()); err != nil {
-			return nil, fmt.Errorf("repo %s: delete block: %w", did, err)
+			return fmt.Errorf("repo %s: delete block: %w", c.DID, err)
 		}
 	}
 	slices.SortFunc(removed, cid.CID.Compare)
 	c.Removed = removed
-	if err := r.SetHead(commitCID.Bytes(), c.Rev); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return r.SetHead(c.CID.Bytes(), c.Rev)
 }
