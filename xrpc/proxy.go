@@ -139,70 +139,24 @@ func (s *Server) proxyFail(w http.ResponseWriter, nsid string) func(error) {
 // anonymous read (getRecord of a repo hosted elsewhere), sent without one.
 func (s *Server) forward(w http.ResponseWriter, r *http.Request, nsid string, acct *store.Account) {
 	fail := s.proxyFail(w, nsid)
-	ref := r.Header.Get("Atproto-Proxy")
-	if acct == nil {
-		// Anyone may call anonymously: they do not get to aim Hearth's
-		// requests at a service of their choosing.
-		ref = ""
-	}
-	if ref == "" {
-		ref = s.defaultService(nsid)
-	}
-	if ref == "" {
-		fail(errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s (no service configured for it)", nsid))
-		return
-	}
-	aud, endpoint, err := s.resolveService(r.Context(), ref)
+	t, err := s.proxyTarget(r, nsid, acct)
 	if err != nil {
 		fail(err)
 		return
-	}
-	var tok string
-	if acct != nil {
-		tokAud, lxm := aud, nsid
-		if nsid == "app.bsky.feed.getFeed" && r.Header.Get("Atproto-Proxy") == "" {
-			// The AppView passes this token on to the feed generator.
-			gen, err := s.feedGenerator(r.Context(), acct.DID, endpoint, aud, r.URL.Query().Get("feed"))
-			if err != nil {
-				fail(err)
-				return
-			}
-			tokAud, lxm = gen, "app.bsky.feed.getFeedSkeleton"
-		}
-		if tok, err = s.serviceToken(acct, tokAud, lxm, s.now().Add(time.Minute)); err != nil {
-			fail(err)
-			return
-		}
-	}
-	var body io.Reader
-	if r.Method == http.MethodPost {
-		body = http.MaxBytesReader(w, r.Body, s.blobs.Limit)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
 	defer cancel()
-	out, err := http.NewRequestWithContext(ctx, r.Method, endpoint+"/xrpc/"+nsid+"?"+r.URL.RawQuery, body)
+	merge := acct != nil && readAfterWriteMethods[nsid]
+	out, err := s.outbound(ctx, w, r, nsid, t, merge)
 	if err != nil {
 		fail(err)
 		return
-	}
-	merge := acct != nil && readAfterWriteMethods[nsid]
-	for _, h := range forwardRequestHeaders {
-		if h == "Accept-Encoding" && merge {
-			continue // we may rewrite the answer, so take it uncompressed
-		}
-		if v := r.Header.Values(h); len(v) > 0 {
-			out.Header[http.CanonicalHeaderKey(h)] = v
-		}
-	}
-	out.ContentLength = r.ContentLength
-	if tok != "" {
-		out.Header.Set("Authorization", "Bearer "+tok)
 	}
 	res, err := s.proxyHTTP.Do(out)
 	if err != nil {
 		// The dial error names the address the endpoint led to, and why
 		// it failed: a scanner of the local network. Log it only.
-		s.log.Info("proxy: service unreachable", "nsid", nsid, "service", aud, "endpoint", endpoint, "err", err)
+		s.log.Info("proxy: service unreachable", "nsid", nsid, "service", t.aud, "endpoint", t.endpoint, "err", err)
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			fail(errorf(http.StatusGatewayTimeout, "UpstreamTimeout", "the service did not answer in time"))
@@ -215,12 +169,12 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, nsid string, ac
 	if res.StatusCode >= 500 {
 		// The service's own failure page may say what runs behind it; the
 		// caller learns only that it failed, as from the reference.
-		s.log.Info("proxy: service failed", "nsid", nsid, "service", aud, "status", res.StatusCode)
+		s.log.Info("proxy: service failed", "nsid", nsid, "service", t.aud, "status", res.StatusCode)
 		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "the service failed to answer"))
 		return
 	}
 	if res.ContentLength > s.proxyLimit {
-		s.log.Info("proxy: answer too large", "nsid", nsid, "service", aud, "bytes", res.ContentLength)
+		s.log.Info("proxy: answer too large", "nsid", nsid, "service", t.aud, "bytes", res.ContentLength)
 		fail(errorf(http.StatusBadGateway, "UpstreamFailure", "the service's answer is over %d bytes", s.proxyLimit))
 		return
 	}
@@ -231,26 +185,110 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, nsid string, ac
 			w.Header()[http.CanonicalHeaderKey(h)] = v
 		}
 	}
-	if rev := res.Header.Get("Atproto-Repo-Rev"); rev != "" && merge &&
-		res.Header.Get("Content-Encoding") == "" && res.ContentLength <= maxMergedBody {
-		raw, err := io.ReadAll(io.LimitReader(res.Body, maxMergedBody+1))
-		if err == nil && len(raw) <= maxMergedBody {
-			status, merged := s.mergeLocal(nsid, acct.DID, acct.Handle, r.URL.Query(), rev, res.StatusCode, raw)
-			if status != res.StatusCode || len(merged) != len(raw) {
-				w.Header().Del("Content-Length")
-				w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			}
-			w.WriteHeader(status)
-			w.Write(merged)
-			return
+	if merge {
+		s.answerMerged(w, r, res, nsid, acct)
+		return
+	}
+	w.WriteHeader(res.StatusCode)
+	s.relay(w, res.Body, nsid)
+}
+
+// proxyTarget is where a call goes and what it carries there.
+type proxyTarget struct {
+	aud, endpoint string
+	token         string // the caller's service token; empty for an anonymous call
+}
+
+// proxyTarget resolves the service a call is for, from its Atproto-Proxy
+// header or the method's default, and signs the caller's service token.
+func (s *Server) proxyTarget(r *http.Request, nsid string, acct *store.Account) (proxyTarget, error) {
+	ref := r.Header.Get("Atproto-Proxy")
+	if acct == nil {
+		// Anyone may call anonymously: they do not get to aim Hearth's
+		// requests at a service of their choosing.
+		ref = ""
+	}
+	if ref == "" {
+		ref = s.defaultService(nsid)
+	}
+	if ref == "" {
+		return proxyTarget{}, errorf(http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented: %s (no service configured for it)", nsid)
+	}
+	aud, endpoint, err := s.resolveService(r.Context(), ref)
+	if err != nil {
+		return proxyTarget{}, err
+	}
+	t := proxyTarget{aud: aud, endpoint: endpoint}
+	if acct == nil {
+		return t, nil
+	}
+	tokAud, lxm := aud, nsid
+	if nsid == "app.bsky.feed.getFeed" && r.Header.Get("Atproto-Proxy") == "" {
+		// The AppView passes this token on to the feed generator.
+		gen, err := s.feedGenerator(r.Context(), acct.DID, endpoint, aud, r.URL.Query().Get("feed"))
+		if err != nil {
+			return proxyTarget{}, err
 		}
+		tokAud, lxm = gen, "app.bsky.feed.getFeedSkeleton"
+	}
+	if t.token, err = s.serviceToken(acct, tokAud, lxm, s.now().Add(time.Minute)); err != nil {
+		return proxyTarget{}, err
+	}
+	return t, nil
+}
+
+// outbound is the request forwarding r to t: the body of a POST (capped at
+// the blob limit), the headers that pass through, and the service token.
+// A call whose answer may be merged with local writes asks for it
+// uncompressed.
+func (s *Server) outbound(ctx context.Context, w http.ResponseWriter, r *http.Request, nsid string, t proxyTarget, merge bool) (*http.Request, error) {
+	var body io.Reader
+	if r.Method == http.MethodPost {
+		body = http.MaxBytesReader(w, r.Body, s.blobs.Limit)
+	}
+	out, err := http.NewRequestWithContext(ctx, r.Method, t.endpoint+"/xrpc/"+nsid+"?"+r.URL.RawQuery, body)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range forwardRequestHeaders {
+		if h == "Accept-Encoding" && merge {
+			continue // we may rewrite the answer, so take it uncompressed
+		}
+		if v := r.Header.Values(h); len(v) > 0 {
+			out.Header[http.CanonicalHeaderKey(h)] = v
+		}
+	}
+	out.ContentLength = r.ContentLength
+	if t.token != "" {
+		out.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	return out, nil
+}
+
+// answerMerged answers a read-after-write method: an answer that names the
+// repo rev it saw, uncompressed and small enough, is merged with the
+// caller's writes since; any other is relayed as it came.
+func (s *Server) answerMerged(w http.ResponseWriter, r *http.Request, res *http.Response, nsid string, acct *store.Account) {
+	rev := res.Header.Get("Atproto-Repo-Rev")
+	if rev == "" || res.Header.Get("Content-Encoding") != "" || res.ContentLength > maxMergedBody {
+		w.WriteHeader(res.StatusCode)
+		s.relay(w, res.Body, nsid)
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(res.Body, maxMergedBody+1))
+	if err != nil || len(raw) > maxMergedBody {
 		w.WriteHeader(res.StatusCode)
 		w.Write(raw)
 		s.relay(w, res.Body, nsid)
 		return
 	}
-	w.WriteHeader(res.StatusCode)
-	s.relay(w, res.Body, nsid)
+	status, merged := s.mergeLocal(nsid, acct.DID, acct.Handle, r.URL.Query(), rev, res.StatusCode, raw)
+	if status != res.StatusCode || len(merged) != len(raw) {
+		w.Header().Del("Content-Length")
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
+	w.WriteHeader(status)
+	w.Write(merged)
 }
 
 // errProxyTooLarge is an answer that grew past the proxy's cap.
