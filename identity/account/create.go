@@ -41,45 +41,8 @@ func checkEmail(e string) error {
 // Create checks a sign-up, registers the DID, and creates the account, its
 // first commit, its events and its first session in one transaction.
 func (s *Service) Create(ctx context.Context, in CreateInput) (*Session, error) {
-	handle, err := s.CheckHandle(in.Handle)
-	if errors.Is(err, ErrUnsupportedDomain) && in.ServiceAuth != "" && in.DID != "" {
-		handle, err = s.externalHandle(ctx, in.Handle, in.DID)
-	}
-	if err != nil {
-		return nil, err
-	}
 	in.Email = strings.TrimSpace(in.Email)
-	if in.Email == "" {
-		return nil, fail(ErrInvalidRequest, "Email is required")
-	}
-	if err := checkEmail(in.Email); err != nil {
-		return nil, err
-	}
-	if err := checkPassword(in.Password); err != nil {
-		return nil, err
-	}
-	needInvite := s.cfg.InviteRequired && !in.NoInvite
-	if needInvite && in.InviteCode == "" {
-		return nil, fail(ErrInvalidInvite, "No invite code provided")
-	}
-	// Check for collisions before touching the PLC directory.
-	err = s.DB.View(func(tx *store.Tx) error {
-		if _, err := tx.AccountByHandle(handle); err == nil {
-			return fail(ErrHandleTaken, "Handle already taken: %s", handle)
-		}
-		if _, err := tx.AccountByEmail(in.Email); err == nil {
-			return fail(ErrEmailTaken, "Email already taken: %s", in.Email)
-		}
-		if in.DID != "" {
-			if _, err := tx.Account(in.DID); err == nil {
-				return fail(ErrRepoExists, "An account for %s is already here", in.DID)
-			}
-		}
-		if needInvite {
-			return checkInvite(tx, in.InviteCode)
-		}
-		return nil
-	})
+	handle, needInvite, err := s.checkCreate(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +73,68 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Session, error) 
 		DID: did, Handle: handle, Email: in.Email, PasswordHash: hash,
 		SigningKey: keys.MarshalPrivate(signing), CreatedAt: s.Now().UTC(), InviteCode: in.InviteCode,
 	}
-	out := &Session{Account: a}
-	err = s.DB.Update(ctx, func(tx *store.Tx) error {
+	out, err := s.createNew(ctx, a, signing, needInvite)
+	if err != nil {
+		return nil, err
+	}
+	s.Log.Info("account created", "did", did, "handle", handle)
+	return out, nil
+}
+
+// checkCreate checks a sign-up's input and that its handle, email and DID
+// are free, before anything touches the PLC directory. It returns the
+// normalized handle and whether an invite is to be used.
+func (s *Service) checkCreate(ctx context.Context, in CreateInput) (handle string, needInvite bool, err error) {
+	handle, err = s.CheckHandle(in.Handle)
+	if errors.Is(err, ErrUnsupportedDomain) && in.ServiceAuth != "" && in.DID != "" {
+		handle, err = s.externalHandle(ctx, in.Handle, in.DID)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if in.Email == "" {
+		return "", false, fail(ErrInvalidRequest, "Email is required")
+	}
+	if err := checkEmail(in.Email); err != nil {
+		return "", false, err
+	}
+	if err := checkPassword(in.Password); err != nil {
+		return "", false, err
+	}
+	needInvite = s.cfg.InviteRequired && !in.NoInvite
+	if needInvite && in.InviteCode == "" {
+		return "", false, fail(ErrInvalidInvite, "No invite code provided")
+	}
+	err = s.DB.View(func(tx *store.Tx) error {
+		if _, err := tx.AccountByHandle(handle); err == nil {
+			return fail(ErrHandleTaken, "Handle already taken: %s", handle)
+		}
+		if _, err := tx.AccountByEmail(in.Email); err == nil {
+			return fail(ErrEmailTaken, "Email already taken: %s", in.Email)
+		}
+		if in.DID != "" {
+			if _, err := tx.Account(in.DID); err == nil {
+				return fail(ErrRepoExists, "An account for %s is already here", in.DID)
+			}
+		}
 		if needInvite {
-			if err := useInvite(tx, in.InviteCode, did, s); err != nil {
+			return checkInvite(tx, in.InviteCode)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return handle, needInvite, nil
+}
+
+// createNew stores a new account a, whose DID is registered, with its
+// first commit and its session, in one transaction.
+func (s *Service) createNew(ctx context.Context, a *store.Account, signing keys.PrivateKey, needInvite bool) (*Session, error) {
+	out := &Session{Account: a}
+	err := s.DB.Update(ctx, func(tx *store.Tx) error {
+		if needInvite {
+			if err := useInvite(tx, a.InviteCode, a.DID, s); err != nil {
 				return err
 			}
 		}
@@ -123,23 +144,22 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Session, error) 
 			}
 			return err
 		}
-		c, err := s.Writer.Create(tx, did, signing)
+		c, err := s.Writer.Create(tx, a.DID, signing)
 		if err != nil {
 			if errors.Is(err, repo.ErrRepoExists) {
-				return fail(ErrRepoExists, "A repository for %s already exists", did)
+				return fail(ErrRepoExists, "A repository for %s already exists", a.DID)
 			}
 			return err
 		}
 		if err := s.emitCreated(tx, a, c); err != nil {
 			return err
 		}
-		out.Access, out.Refresh, err = s.mint(tx, did, ScopeAccess, "")
+		out.Access, out.Refresh, err = s.mint(tx, a.DID, ScopeAccess, "")
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.Log.Info("account created", "did", did, "handle", handle)
 	return out, nil
 }
 
