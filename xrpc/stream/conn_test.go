@@ -87,3 +87,40 @@ func TestFrameGoesOutInOneWrite(t *testing.T) {
 		}
 	}
 }
+
+// A subscriber that does not answer pings is dropped; one that does stays,
+// and the drop of one wakes no other into leaving or missing an event.
+func TestPings(t *testing.T) {
+	e := newStreamEnv(t, Options{PingInterval: 20 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
+	// The library answers a ping only while the connection is read.
+	live := e.dial("")
+	frames := make(chan []byte, 16)
+	go func() {
+		for {
+			_, b, err := live.Read(context.Background())
+			if err != nil {
+				return
+			}
+			frames <- b
+		}
+	}()
+	e.dial("") // never read: its pings go unanswered
+	waitPositioned(t, e.srv, 2)
+	deadline := time.Now().Add(5 * time.Second)
+	for e.srv.Subscribers() > 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscribers after 5s; the silent one should have been dropped", e.srv.Subscribers())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(10 * 20 * time.Millisecond) // ten more ping intervals
+	if n := e.srv.Subscribers(); n != 1 {
+		t.Fatalf("%d subscribers, want the one answering pings", n)
+	}
+	e.identity("after.test")
+	select {
+	case <-frames:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the subscriber left got no event after the other was dropped")
+	}
+}

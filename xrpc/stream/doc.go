@@ -15,6 +15,11 @@
 // the store. Nothing is buffered per subscriber: a consumer that falls too
 // far behind the head while live is sent ConsumerTooSlow and closed, and
 // one write timer per connection drops a consumer that stops reading.
+// Waiting subscribers wait on that channel alone: whatever ends a
+// connection (its peer going, a ping unanswered, the server closing)
+// cancels its context, and the cancellation wakes them all to look. Each
+// connection's writes go through a buffer that holds a whole frame
+// (conn.go), so that a frame is one write call.
 //
 // The Crawler keeps relays in touch with this host: requestCrawl at start
 // and after quiet periods, getHostStatus every check interval, and, for a

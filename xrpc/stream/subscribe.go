@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -63,7 +65,8 @@ type Server struct {
 	// happen before its Wait.
 	closeMu sync.Mutex
 	closed  bool
-	closing chan struct{}
+	closing context.Context // done once Close is called
+	close   context.CancelFunc
 	conns   sync.WaitGroup
 }
 
@@ -90,10 +93,10 @@ func NewServer(db *store.DB, opts Options) *Server {
 	}
 	s := &Server{
 		db: db, opts: opts, log: log,
-		recent:  newRing(opts.CacheSize, opts.CacheBytes),
-		perIP:   map[string]int{},
-		closing: make(chan struct{}),
+		recent: newRing(opts.CacheSize, opts.CacheBytes),
+		perIP:  map[string]int{},
 	}
+	s.closing, s.close = context.WithCancel(context.Background())
 	wake := make(chan struct{})
 	s.wake.Store(&wake)
 	return s
@@ -131,7 +134,7 @@ func (s *Server) Close() {
 	s.closeMu.Lock()
 	if !s.closed {
 		s.closed = true
-		close(s.closing)
+		s.close()
 	}
 	s.closeMu.Unlock()
 	s.conns.Wait()
@@ -347,11 +350,28 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 	live := cursor < 0
 	sent := s.pos.add(last)
 	defer s.pos.remove(sent)
-	ping := time.NewTicker(s.opts.PingInterval)
-	defer ping.Stop()
+	// A waiting subscriber waits on the wake channel alone: a hundred of
+	// them wake at every event, and a select over the context, the
+	// server's closing and a ping ticker as well cost each of them twice
+	// what the event's write did in Go. Whatever ends the connection (the
+	// peer going, a ping unanswered, the server closing) cancels ctx, and
+	// the cancellation wakes every subscriber, which look at their
+	// contexts; that happens once per connection. The reader keeps the
+	// outer context, since the library closes a connection whose read is
+	// cancelled, and shutting down sends a close frame first.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer context.AfterFunc(s.closing, func() { cancel(errGoingAway) })()
+	defer context.AfterFunc(ctx, s.signal)()
+	defer s.pinger(ctx, cancel, conn).Stop()
 	var batch []event
 	for {
 		wake := s.waitChan()
+		// After taking the channel: a cancellation after this closes it or
+		// a later one, which it already is.
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		clear(batch) // let sent frames go while waiting
 		batch, head, err = s.read(batch[:0], last)
 		if err != nil {
@@ -359,20 +379,7 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 		}
 		if len(batch) == 0 {
 			live = true
-			select {
-			case <-wake:
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-s.closing:
-				return errGoingAway
-			case <-ping.C:
-				pctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-				err := conn.Ping(pctx)
-				cancel()
-				if err != nil {
-					return err
-				}
-			}
+			<-wake
 			continue
 		}
 		if live && head-last > int64(s.opts.MaxLag) {
@@ -380,10 +387,8 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 			return errTooSlow
 		}
 		for _, ev := range batch {
-			select {
-			case <-s.closing:
-				return errGoingAway
-			default:
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
 			}
 			if err := w.send(ev.frame); err != nil {
 				if ctx.Err() == nil {
@@ -396,4 +401,25 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 			sent.Store(last)
 		}
 	}
+}
+
+// pinger pings the peer every PingInterval from a timer of its own, and
+// cancels ctx with the error when a ping fails.
+func (s *Server) pinger(ctx context.Context, cancel context.CancelCauseFunc, conn *websocket.Conn) *time.Timer {
+	// Armed only once t is set, which the function reads.
+	var t *time.Timer
+	t = time.AfterFunc(math.MaxInt64, func() {
+		pctx, done := context.WithTimeout(ctx, s.opts.WriteTimeout)
+		err := conn.Ping(pctx)
+		done()
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			cancel(fmt.Errorf("ping: %w", err))
+		default:
+			t.Reset(s.opts.PingInterval)
+		}
+	})
+	t.Reset(s.opts.PingInterval)
+	return t
 }
