@@ -15,6 +15,10 @@
 //
 // Both servers run on loopback with throwaway data folders and stand-in PLC
 // directories, so nothing leaves the machine.
+//
+// -floor measures instead what the firehose figure is for a bare server
+// that does nothing but fan frames out (floor.go): the part of the figure
+// that is the machine's, the WebSocket library's and this tool's.
 package main
 
 import (
@@ -51,7 +55,18 @@ func main() {
 	flag.StringVar(&cfg.profileOut, "profile-out", "hearth-cpu.prof", "where the profile goes")
 	flag.IntVar(&cfg.profileSecs, "profile-seconds", 5, "length of the profile")
 	rounds := flag.Int("rounds", 1, "side-by-side runs, one server after the other in each")
+	floorOnly := flag.Bool("floor", false, "measure only the fan-out floor: a bare server's firehose figure (floor.go)")
+	floorServe := flag.String("floor-serve", "", "run as the bare fan-out server on this address (used by -floor)")
 	flag.Parse()
+	if *floorServe != "" {
+		serveFloor(*floorServe)
+		return
+	}
+	if *floorOnly {
+		p50, p99 := floor(cfg.subs)
+		fmt.Printf("fan-out floor, %d subscribers, %d-byte frames: last frame after the response p50 %.2f ms, p99 %.2f ms\n", cfg.subs, floorFrame, ms(p50), ms(p99))
+		return
+	}
 	limit := int64(cfg.bigMiB+1) << 20
 
 	var all [][2]*figures
