@@ -109,7 +109,7 @@ type hijacker struct{ http.ResponseWriter }
 func (h hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err == nil {
-		rw.Writer = bufio.NewWriterSize(conn, 16<<10)
+		rw.Writer = bufio.NewWriterSize(conn, 8<<10)
 	}
 	return conn, rw, err
 }

@@ -13,10 +13,11 @@ import (
 // larger than that went out in two write calls, each a trip through the
 // kernel's TCP stack, and with a hundred subscribers a hundred more per
 // event. A post's #commit outgrows 4 KiB once the repository's tree is a
-// few levels deep (a tenth of them at 8,000 records); 16 KiB holds a
-// commit of a dozen ops. At the default cap of 100 subscribers this is
-// 1.2 MiB more than the HTTP server's buffers.
-const writeBuffer = 16 << 10
+// few levels deep (a tenth of them at 8,000 records, 4.6 KiB the largest);
+// 8 KiB holds a post's in a tree twice as deep, and a batch of a few
+// writes. At the default cap of 100 subscribers this is 400 KiB more than
+// the HTTP server's buffers; a larger commit takes two or three writes.
+const writeBuffer = 8 << 10
 
 // wideWriter hands the WebSocket library, at the upgrade, a connection
 // whose write buffer holds a whole frame.

@@ -69,7 +69,7 @@ func TestFrameGoesOutInOneWrite(t *testing.T) {
 	var head int64
 	db.View(func(tx *store.Tx) error { head = tx.LastSeq(); return nil })
 
-	for i, size := range []int{100, 3 << 10, 5 << 10, 12 << 10, writeBuffer - 16} {
+	for i, size := range []int{100, 3 << 10, 5 << 10, 7 << 10, writeBuffer - 16} {
 		frame := bytes.Repeat([]byte{byte(i)}, size)
 		before := ln.writes.Load()
 		srv.Publish(head+int64(i+1), frame)
