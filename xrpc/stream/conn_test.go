@@ -124,3 +124,27 @@ func TestPings(t *testing.T) {
 		t.Fatal("the subscriber left got no event after the other was dropped")
 	}
 }
+
+// A connection being written to is not pinged: its pong would wait behind
+// every frame in the socket's buffers, and a consumer catching up slowly
+// is alive. Only once it has gone a whole interval without a frame is it
+// pinged, and dropped for not answering.
+func TestBusyConnectionIsNotPinged(t *testing.T) {
+	e := newStreamEnv(t, Options{PingInterval: 20 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
+	e.dial("") // never read: it answers no ping, yet its buffers take these frames
+	waitPositioned(t, e.srv, 1)
+	for i := 0; i < 60; i++ { // 300 ms of an event every 5 ms
+		e.identity("busy.test")
+		time.Sleep(5 * time.Millisecond)
+		if e.srv.Subscribers() != 1 {
+			t.Fatalf("dropped after %d events while frames were flowing", i+1)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for e.srv.Subscribers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("still connected 5s after the frames stopped, with its pings unanswered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -14,7 +14,9 @@
 // event that went by unpublished breaks the ring's run and is read from
 // the store. Nothing is buffered per subscriber: a consumer that falls too
 // far behind the head while live is sent ConsumerTooSlow and closed, and
-// one write timer per connection drops a consumer that stops reading.
+// one write timer per connection drops a consumer that stops reading; one
+// that went a ping interval without a frame is pinged, and dropped if it
+// does not answer.
 // Waiting subscribers wait on that channel alone: whatever ends a
 // connection (its peer going, a ping unanswered, the server closing)
 // cancels its context, and the cancellation wakes them all to look. Each

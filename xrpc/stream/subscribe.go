@@ -247,7 +247,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	conn, err := websocket.Accept(wideWriter{w}, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	var ww http.ResponseWriter = w
+	if r.ProtoMajor == 1 {
+		// Only an HTTP/1 connection can be hijacked. The library refuses
+		// other upgrades before it asks; should it take one (WebSocket
+		// over HTTP/2 needs no hijack), the wrapper must not be there.
+		ww = wideWriter{w}
+	}
+	conn, err := websocket.Accept(ww, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		s.conns.Done()
 		return
@@ -363,7 +370,7 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 	defer cancel(nil)
 	defer context.AfterFunc(s.closing, func() { cancel(errGoingAway) })()
 	defer context.AfterFunc(ctx, s.signal)()
-	defer s.pinger(ctx, cancel, conn).Stop()
+	defer s.pinger(ctx, cancel, conn, sent).Stop()
 	var batch []event
 	for {
 		wake := s.waitChan()
@@ -403,12 +410,22 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 	}
 }
 
-// pinger pings the peer every PingInterval from a timer of its own, and
-// cancels ctx with the error when a ping fails.
-func (s *Server) pinger(ctx context.Context, cancel context.CancelCauseFunc, conn *websocket.Conn) *time.Timer {
+// pinger pings the peer from a timer of its own when a whole PingInterval
+// went by with nothing sent, and cancels ctx with the error when a ping
+// fails. A connection being written to is left to the write timeout: a
+// pong waits behind every frame already in the socket's buffers, so a
+// slow but live consumer catching up would fail a ping it has not read
+// yet. sent is the connection's last sent seq.
+func (s *Server) pinger(ctx context.Context, cancel context.CancelCauseFunc, conn *websocket.Conn, sent *atomic.Int64) *time.Timer {
 	// Armed only once t is set, which the function reads.
 	var t *time.Timer
+	prev := sent.Load()
 	t = time.AfterFunc(math.MaxInt64, func() {
+		if cur := sent.Load(); cur != prev {
+			prev = cur
+			t.Reset(s.opts.PingInterval)
+			return
+		}
 		pctx, done := context.WithTimeout(ctx, s.opts.WriteTimeout)
 		err := conn.Ping(pctx)
 		done()
@@ -417,6 +434,7 @@ func (s *Server) pinger(ctx context.Context, cancel context.CancelCauseFunc, con
 		case err != nil:
 			cancel(fmt.Errorf("ping: %w", err))
 		default:
+			prev = sent.Load()
 			t.Reset(s.opts.PingInterval)
 		}
 	})
