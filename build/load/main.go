@@ -57,14 +57,22 @@ func main() {
 	rounds := flag.Int("rounds", 1, "side-by-side runs, one server after the other in each")
 	floorOnly := flag.Bool("floor", false, "measure only the fan-out floor: a bare server's firehose figure (floor.go)")
 	floorServe := flag.String("floor-serve", "", "run as the bare fan-out server on this address (used by -floor)")
+	floorSync := flag.Bool("floor-sync", false, "the bare server makes a durable write before each publication (used by -floor)")
+	floorDir := flag.String("floor-dir", "", "where the bare server writes (used by -floor)")
 	flag.Parse()
 	if *floorServe != "" {
-		serveFloor(*floorServe)
+		serveFloor(*floorServe, *floorSync, *floorDir)
 		return
 	}
 	if *floorOnly {
-		p50, p99 := floor(cfg.subs)
-		fmt.Printf("fan-out floor, %d subscribers, %d-byte frames: last frame after the response p50 %.2f ms, p99 %.2f ms\n", cfg.subs, floorFrame, ms(p50), ms(p99))
+		for _, durable := range []bool{false, true} {
+			p50, p99 := floor(cfg.subs, durable)
+			what := "bare"
+			if durable {
+				what = "after a durable write (15 pages, 2 fdatasyncs)"
+			}
+			fmt.Printf("fan-out floor, %d subscribers, %d-byte frames, %s: last frame after the response p50 %.2f ms, p99 %.2f ms\n", cfg.subs, floorFrame, what, ms(p50), ms(p99))
+		}
 		return
 	}
 	limit := int64(cfg.bigMiB+1) << 20
