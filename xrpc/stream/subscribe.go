@@ -359,11 +359,11 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 	defer s.pos.remove(sent)
 	// A waiting subscriber waits on the wake channel alone: a hundred of
 	// them wake at every event, and a select over the context, the
-	// server's closing and a ping ticker as well cost each of them twice
-	// what the event's write did in Go. Whatever ends the connection (the
-	// peer going, a ping unanswered, the server closing) cancels ctx, and
-	// the cancellation wakes every subscriber, which look at their
-	// contexts; that happens once per connection. The reader keeps the
+	// server's closing and a ping ticker as well cost each of them nearly
+	// as much as the event's write did in Go. Whatever ends the
+	// connection (the peer going, a ping unanswered, the server closing)
+	// cancels ctx, and the cancellation wakes every subscriber, which look
+	// at their contexts; that happens once per connection. The reader keeps the
 	// outer context, since the library closes a connection whose read is
 	// cancelled, and shutting down sends a close frame first.
 	ctx, cancel := context.WithCancelCause(ctx)
