@@ -186,7 +186,7 @@ func (tx *Tx) SetMeta(name string, value []byte) error {
 func topBuckets() [][]byte {
 	return append([][]byte{bucketMeta, bucketRepos, bucketAccounts, bucketHandles, bucketEmails,
 		bucketRefresh, bucketAppPass, bucketInvites, bucketEvents, bucketPrefs, bucketTokens, bucketSubjects,
-		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), []byte("blobmissing"), bucketOutbox, bucketMoves, bucketCerts, bucketPLC, bucketJournal},
+		[]byte("blobs"), []byte("blobchunks"), []byte("blobowners"), []byte("blobpending"), []byte("blobmissing"), bucketOutbox, bucketMoves, bucketCerts, bucketPLC, bucketJournal, bucketLastSeq},
 		oauthBuckets()...)
 }
 

@@ -10,6 +10,12 @@ import (
 
 var (
 	bucketEvents = []byte("events") // seq (8 bytes, big-endian) → event record
+	// bucketLastSeq is empty: its sequence is the last number issued. An
+	// empty bucket is kept inline in its parent's page, here the root
+	// page, which every write transaction rewrites anyway, so issuing a
+	// number costs no page. The events bucket's own sequence held it
+	// before, and SetSequence on it rewrites that bucket's root page.
+	bucketLastSeq = []byte("lastseq")
 	// keySeq in meta was the last sequence number issued, before it moved
 	// to the events bucket's own sequence, which lives in the bucket's
 	// header: writing it dirties no page an event does not dirty already.
@@ -20,6 +26,22 @@ var (
 
 // An event record is uvarint(len(did)) ‖ did ‖ time (8 bytes, unix ns) ‖
 // frame. The frame is the encoded firehose message, ready to send.
+//
+// A new event goes to the block journal (journal.go) as an opEvent op, and
+// the journal's replay moves it to the events bucket with the rest. Put
+// straight into the events bucket, each event rewrote that bucket's last
+// leaf, which holds two to four frames of a few KB (bbolt does not split a
+// leaf of four keys or fewer), and the two branch pages above it: some
+// 10 KB and three pages per write, written again by the next. In the
+// journal the frame is a few KB more on the leaf the commit's block ops
+// dirty anyway. Readers so see the events bucket, then the journal's
+// events, which are all newer.
+
+func eventRecord(did string, rest []byte) []byte {
+	v := binary.AppendUvarint(make([]byte, 0, 10+len(did)+len(rest)), uint64(len(did)))
+	v = append(v, did...)
+	return append(v, rest...)
+}
 
 // SeqFloor raises the last issued sequence number to at least floor.
 // Open calls it with the current time in milliseconds, so that numbers keep
@@ -29,12 +51,23 @@ func (tx *Tx) SeqFloor(floor int64) error {
 	if tx.LastSeq() >= floor {
 		return nil
 	}
-	return tx.btx.Bucket(bucketEvents).SetSequence(uint64(floor))
+	return tx.setLastSeq(floor)
+}
+
+func (tx *Tx) setLastSeq(seq int64) error {
+	b, err := tx.btx.CreateBucketIfNotExists(bucketLastSeq)
+	if err != nil {
+		return fmt.Errorf("store: last sequence: %w", err)
+	}
+	return b.SetSequence(uint64(seq))
 }
 
 // LastSeq returns the last sequence number issued (0 if none).
 func (tx *Tx) LastSeq() int64 {
 	last := int64(tx.btx.Bucket(bucketEvents).Sequence())
+	if b := tx.btx.Bucket(bucketLastSeq); b != nil {
+		last = max(last, int64(b.Sequence()))
+	}
 	if v := tx.Meta(keySeq); len(v) == 8 {
 		last = max(last, int64(binary.BigEndian.Uint64(v)))
 	}
@@ -49,18 +82,61 @@ func (tx *Tx) AppendEvent(did string, at time.Time, encode func(seq int64) ([]by
 	if err != nil {
 		return 0, fmt.Errorf("store: encode event %d: %w", seq, err)
 	}
-	v := binary.AppendUvarint(nil, uint64(len(did)))
-	v = append(v, did...)
-	v = binary.BigEndian.AppendUint64(v, uint64(at.UnixNano()))
-	v = append(v, frame...)
-	b := tx.btx.Bucket(bucketEvents)
-	if err := b.Put(seqKey(seq), v); err != nil {
+	rest := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(frame)), uint64(at.UnixNano()))
+	rest = append(rest, frame...)
+	if err := tx.journalEvent(did, seq, rest); err != nil {
 		return 0, err
 	}
-	if err := b.SetSequence(uint64(seq)); err != nil {
+	if err := tx.setLastSeq(seq); err != nil {
 		return 0, err
 	}
 	return seq, nil
+}
+
+// journalEvent appends event seq (rest is time ‖ frame) to the journal.
+func (tx *Tx) journalEvent(did string, seq int64, rest []byte) error {
+	j := tx.btx.Bucket(bucketJournal)
+	js, err := j.NextSequence()
+	if err != nil {
+		return fmt.Errorf("store: journal event %d: %w", seq, err)
+	}
+	j.FillPercent = 1 // appended in order
+	rec := appendJournal(make([]byte, 0, 24+len(did)+len(rest)), opEvent, did, seqKey(seq), rest)
+	if err := j.Put(seqKey(int64(js)), rec); err != nil {
+		return fmt.Errorf("store: journal event %d: %w", seq, err)
+	}
+	st := tx.stage()
+	st.seq = js
+	st.ops++
+	return nil
+}
+
+// journalEvents calls fn for the journal's events with seq > after, in
+// order; stop reports that fn asked to stop.
+func (tx *Tx) journalEvents(after int64, fn func(Event) error) (stop bool, err error) {
+	j := tx.btx.Bucket(bucketJournal)
+	if j == nil {
+		return false, nil
+	}
+	c := j.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(v) == 0 || v[0] != opEvent {
+			continue
+		}
+		_, did, sk, rest, err := decodeJournal(v)
+		if err != nil {
+			return false, fmt.Errorf("store: journal entry %x: %w", k, err)
+		}
+		seq := int64(binary.BigEndian.Uint64(sk))
+		if seq <= after {
+			continue
+		}
+		ev := Event{Seq: seq, DID: did, Time: time.Unix(0, int64(binary.BigEndian.Uint64(rest[:8]))), Frame: rest[8:]}
+		if err := fn(ev); err != nil {
+			return true, err
+		}
+	}
+	return false, nil
 }
 
 func seqKey(seq int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(seq)) }
@@ -98,13 +174,20 @@ func (tx *Tx) Events(after int64, fn func(Event) error) error {
 			return err
 		}
 		if err := fn(ev); err != nil {
-			if err == ErrStop {
-				return nil
-			}
-			return err
+			return stopped(err)
 		}
 	}
+	if _, err := tx.journalEvents(after, fn); err != nil {
+		return stopped(err)
+	}
 	return nil
+}
+
+func stopped(err error) error {
+	if err == ErrStop {
+		return nil
+	}
+	return err
 }
 
 // PrunedSeq returns the last sequence number removed by retention (0 if
@@ -122,15 +205,20 @@ func (tx *Tx) PrunedSeq() int64 {
 // FirstSeq returns the oldest kept sequence number, or 0 when the log is empty.
 func (tx *Tx) FirstSeq() int64 {
 	k, _ := tx.btx.Bucket(bucketEvents).Cursor().First()
-	if k == nil {
-		return 0
+	if k != nil {
+		return int64(binary.BigEndian.Uint64(k))
 	}
-	return int64(binary.BigEndian.Uint64(k))
+	var first int64
+	tx.journalEvents(0, func(ev Event) error { first = ev.Seq; return ErrStop })
+	return first
 }
 
 // DeleteEventsOf removes the events of did with seq < before; used when an
 // account is deleted, so its old data stops being replayed.
 func (tx *Tx) DeleteEventsOf(did string, before int64) error {
+	if err := tx.flushJournal(); err != nil { // its events too
+		return err
+	}
 	b := tx.btx.Bucket(bucketEvents)
 	c := b.Cursor()
 	var doomed [][]byte
@@ -156,6 +244,9 @@ func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time, batch int) (int
 		n := 0
 		err := db.Update(ctx, func(tx *Tx) error {
 			n = 0
+			if err := tx.flushJournal(); err != nil { // its events too
+				return err
+			}
 			b := tx.btx.Bucket(bucketEvents)
 			c := b.Cursor()
 			last := seqKey(tx.LastSeq())

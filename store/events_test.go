@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -51,6 +52,9 @@ func TestSeqSurvivesRestartAndRestore(t *testing.T) {
 	// A restored backup holds an older counter; the floor lifts it.
 	db.Update(context.Background(), func(tx *Tx) error {
 		tx.DeleteMeta(keySeq)
+		if err := tx.btx.Bucket(bucketLastSeq).SetSequence(5); err != nil {
+			return err
+		}
 		return tx.btx.Bucket(bucketEvents).SetSequence(5)
 	})
 	db.Update(context.Background(), func(tx *Tx) error { return tx.SeqFloor(time.Now().UnixMilli()) })
@@ -103,8 +107,10 @@ func TestSeqGoesOnFromMeta(t *testing.T) {
 	db := openTest(t, Options{NoSync: true})
 	const old = int64(1) << 50 // above the floor Open set from the clock
 	err := db.Update(context.Background(), func(tx *Tx) error {
-		if err := tx.btx.Bucket(bucketEvents).SetSequence(0); err != nil {
-			return err
+		for _, b := range [][]byte{bucketEvents, bucketLastSeq} {
+			if err := tx.btx.Bucket(b).SetSequence(0); err != nil {
+				return err
+			}
 		}
 		return tx.SetMeta(keySeq, seqKey(old))
 	})
@@ -120,6 +126,119 @@ func TestSeqGoesOnFromMeta(t *testing.T) {
 		}
 		if last := tx.LastSeq(); last != old+2 {
 			t.Errorf("LastSeq %d, want %d", last, old+2)
+		}
+		return nil
+	})
+}
+
+// TestEventsGoThroughTheJournal: appending an event leaves the events
+// bucket's pages alone until the journal's replay moves it there, and
+// readers see the bucket and the journal as one log, in order.
+func TestEventsGoThroughTheJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hearth.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var filled []int64
+	root := func() (r uint64) {
+		db.View(func(tx *Tx) error { r = uint64(tx.btx.Bucket(bucketEvents).Root()); return nil })
+		return r
+	}
+	seqs := func(after int64) (got []int64) {
+		t.Helper()
+		err := db.View(func(tx *Tx) error {
+			return tx.Events(after, func(ev Event) error {
+				if ev.Seq < filled[0] {
+					return nil // the padding
+				}
+				if string(ev.Frame) != fmt.Sprint(ev.Seq) || ev.DID != "did:plc:a" {
+					t.Fatalf("event %d: frame %q, did %q", ev.Seq, ev.Frame, ev.DID)
+				}
+				got = append(got, ev.Seq)
+				return nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// Events replayed into the bucket, and one big enough that the bucket
+	// is no longer inline in the root page.
+	err = db.Update(context.Background(), func(tx *Tx) error {
+		for range 3 {
+			seq, err := tx.AppendEvent("did:plc:a", time.Now(), func(seq int64) ([]byte, error) {
+				return []byte(fmt.Sprint(seq)), nil
+			})
+			if err != nil {
+				return err
+			}
+			filled = append(filled, seq)
+		}
+		return tx.flushJournal()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(context.Background(), func(tx *Tx) error {
+		return tx.btx.Bucket(bucketEvents).Put(seqKey(filled[0]-1), eventRecord("did:plc:a", append(make([]byte, 8), make([]byte, 3000)...)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := root()
+	if before == 0 {
+		t.Fatal("the events bucket is still inline")
+	}
+	first := appendN(t, db, "did:plc:a", time.Now(), 3)
+	if r := root(); r != before {
+		t.Fatalf("the events bucket's root moved from page %d to %d", before, r)
+	}
+	db.View(func(tx *Tx) error {
+		if tx.FirstSeq() != filled[0]-1 || tx.LastSeq() != first[2] {
+			t.Errorf("first %d last %d, want %d and %d", tx.FirstSeq(), tx.LastSeq(), filled[0]-1, first[2])
+		}
+		return nil
+	})
+	if got := seqs(first[0]); !slices.Equal(got, first[1:]) {
+		t.Fatalf("from the journal after %d: %v, want %v", first[0], got, first[1:])
+	}
+	// A write sees its own event, and stops when told to.
+	db.Update(context.Background(), func(tx *Tx) error {
+		seq, err := tx.AppendEvent("did:plc:a", time.Now(), func(seq int64) ([]byte, error) { return []byte(fmt.Sprint(seq)), nil })
+		if err != nil {
+			return err
+		}
+		var got []int64
+		tx.Events(first[2], func(ev Event) error { got = append(got, ev.Seq); return ErrStop })
+		if len(got) != 1 || got[0] != seq {
+			t.Errorf("in the write: %v, want [%d]", got, seq)
+		}
+		first = append(first, seq)
+		return tx.flushJournal()
+	})
+	if root() == before {
+		t.Fatal("the replay left the events bucket as it was")
+	}
+	rest := appendN(t, db, "did:plc:a", time.Now(), 2)
+	all := append(slices.Clone(first), rest...)
+	all = append(filled, all...)
+	if got := seqs(0); !slices.Equal(got, all) {
+		t.Fatalf("bucket then journal: %v, want %v", got, all)
+	}
+	// Open replays what the journal holds: the same log, the same head.
+	db.Close()
+	if db, err = Open(path, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := seqs(0); !slices.Equal(got, all) {
+		t.Fatalf("after reopening: %v, want %v", got, all)
+	}
+	db.View(func(tx *Tx) error {
+		if tx.LastSeq() != all[len(all)-1] {
+			t.Errorf("after reopening LastSeq %d, want %d", tx.LastSeq(), all[len(all)-1])
 		}
 		return nil
 	})

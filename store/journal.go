@@ -26,6 +26,10 @@ import (
 // transactions, so nothing acknowledged depends on memory: Open replays
 // what a crash left.
 //
+// New events go through the journal as well, and its replay appends them
+// to the events bucket (events.go). Reads of blocks skip them, and pending
+// holds no copy: readers of events scan their own snapshot's journal.
+//
 // Reads see the blocks bucket and the journal together:
 //   - a write transaction, which sees the latest state, uses pending, the
 //     DB's decoded copy of the journal, and its own staged ops;
@@ -46,10 +50,13 @@ const (
 	flushBytes = 1 << 20
 )
 
-// Journal ops.
+// Journal ops. An event's op carries its sequence number where a block's
+// carries the CID, and the rest of its stored record (time ‖ frame) as the
+// value: see events.go.
 const (
 	opPut    byte = 1
 	opDelete byte = 2
+	opEvent  byte = 3
 )
 
 // errJournal means a journal record could not be decoded.
@@ -100,7 +107,7 @@ func decodeJournal(rec []byte) (op byte, did string, cid, value []byte, err erro
 		return 0, "", nil, nil, errJournal
 	}
 	op, rec = rec[0], rec[1:]
-	if op != opPut && op != opDelete {
+	if op != opPut && op != opDelete && op != opEvent {
 		return 0, "", nil, nil, fmt.Errorf("%w: op %d", errJournal, op)
 	}
 	field := func() ([]byte, bool) {
@@ -119,7 +126,8 @@ func decodeJournal(rec []byte) (op byte, did string, cid, value []byte, err erro
 	if !ok1 || !ok2 || len(d) == 0 || len(c) == 0 {
 		return 0, "", nil, nil, errJournal
 	}
-	if op == opPut && len(rec) < RevSize || op == opDelete && len(rec) != 0 {
+	if op == opPut && len(rec) < RevSize || op == opDelete && len(rec) != 0 ||
+		op == opEvent && (len(c) != 8 || len(rec) < 8) {
 		return 0, "", nil, nil, fmt.Errorf("%w: value of %d bytes for op %d", errJournal, len(rec), op)
 	}
 	return op, string(d), c, rec, nil
@@ -222,10 +230,15 @@ func (tx *Tx) flushJournal() error {
 		deleted bool   // a delete came before the last put
 	}
 	net := map[string]map[string]*last{}
+	var events [][2][]byte // seq key, event record
 	err := j.ForEach(func(k, v []byte) error {
 		op, did, cid, value, err := decodeJournal(v)
 		if err != nil {
 			return fmt.Errorf("store: replay journal entry %x: %w", k, err)
+		}
+		if op == opEvent {
+			events = append(events, [2][]byte{cid, eventRecord(did, value)})
+			return nil
 		}
 		ops := net[did]
 		if ops == nil {
@@ -271,6 +284,14 @@ func (tx *Tx) flushJournal() error {
 			}
 		}
 	}
+	// In order, at the bucket's end: FillPercent 1 packs the leaves full.
+	eb := tx.btx.Bucket(bucketEvents)
+	eb.FillPercent = 1
+	for _, e := range events {
+		if err := eb.Put(e[0], e[1]); err != nil {
+			return fmt.Errorf("store: replay journal: %w", err)
+		}
+	}
 	seq := j.Sequence() + 1 // the replay counts as an op: see pending.seq
 	if err := tx.btx.DeleteBucket(bucketJournal); err != nil {
 		return fmt.Errorf("store: drop journal: %w", err)
@@ -301,7 +322,7 @@ func (tx *Tx) journalNet(did string) (map[string][]byte, error) {
 		if err != nil {
 			return fmt.Errorf("store: journal entry %x: %w", k, err)
 		}
-		if d != did {
+		if d != did || op == opEvent {
 			return nil
 		}
 		if net == nil {
@@ -327,7 +348,7 @@ func (tx *Tx) journalFind(did string, cid []byte) (value []byte, found bool) {
 	c := j.Cursor()
 	for k, v := c.Last(); k != nil; k, v = c.Prev() {
 		op, d, ci, value, err := decodeJournal(v)
-		if err != nil || d != did || !bytes.Equal(ci, cid) {
+		if err != nil || op == opEvent || d != did || !bytes.Equal(ci, cid) {
 			continue
 		}
 		if op == opDelete {

@@ -359,6 +359,9 @@ func TestDecodeJournal(t *testing.T) {
 		{"truncated", appendJournal(nil, opDelete, "did:plc:x", c, nil)[:12], false},
 		{"length past the end", []byte{opDelete, 0xff, 0x01, 'd'}, false},
 		{"length not minimal", []byte{opDelete, 0x81, 0x00, 'd', 1, 'c'}, false},
+		{"event", appendJournal(nil, opEvent, "did:plc:x", seqKey(7), []byte("12345678frame")), true},
+		{"event without time", appendJournal(nil, opEvent, "did:plc:x", seqKey(7), []byte("1234567")), false},
+		{"event seq not 8 bytes", appendJournal(nil, opEvent, "did:plc:x", c, []byte("12345678frame")), false},
 	}
 	for _, tt := range tests {
 		op, did, cid, value, err := decodeJournal(tt.rec)
@@ -366,7 +369,7 @@ func TestDecodeJournal(t *testing.T) {
 			t.Errorf("%s: err = %v, want ok %v", tt.name, err, tt.ok)
 			continue
 		}
-		if tt.ok && (did != "did:plc:x" || !bytes.Equal(cid, c) || !bytes.Equal(appendJournal(nil, op, did, cid, value), tt.rec)) {
+		if tt.ok && (did != "did:plc:x" || op != opEvent && !bytes.Equal(cid, c) || !bytes.Equal(appendJournal(nil, op, did, cid, value), tt.rec)) {
 			t.Errorf("%s: decoded %d %q %x %q, which does not encode back", tt.name, op, did, cid, value)
 		}
 	}
@@ -378,6 +381,7 @@ func TestDecodeJournal(t *testing.T) {
 func FuzzDecodeJournal(f *testing.F) {
 	f.Add(appendJournal(nil, opPut, "did:plc:x", testCID(1), []byte(testRev(1)+"data")))
 	f.Add(appendJournal(nil, opDelete, "did:web:example.com", testCID(2), nil))
+	f.Add(appendJournal(nil, opEvent, "did:plc:x", seqKey(3), []byte("12345678frame")))
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		op, did, cid, value, err := decodeJournal(rec)
 		if err != nil {
