@@ -9,7 +9,7 @@
 //
 //	meta                      server-wide settings and secrets, by name ("jwt-secret",
 //	                          "plc-rotation-key", "seq": the last event number in files
-//	                          from before the events bucket's sequence held it,
+//	                          from before a bucket's sequence held it,
 //	                          "mail.last-error": the mail sender's last failure)
 //	accounts/<did>            Account (JSON): handle, email, password hash, signing key, status
 //	handles/<handle>          did, lower-case handle index
@@ -23,8 +23,10 @@
 //	tokens/<did>‖0x00‖<purpose> EmailToken (JSON): the one live emailed code of
 //	                          that purpose (confirm_email, reset_password, …)
 //	events/<seq>              uvarint(len did) ‖ did ‖ unix ns (8) ‖ encoded firehose frame;
-//	                          seq is 8 bytes big-endian so a cursor replay is one Seek; the
-//	                          bucket's own sequence is the last number issued
+//	                          seq is 8 bytes big-endian so a cursor replay is one Seek. New
+//	                          events wait in the journal until its replay (events.go)
+//	lastseq                   empty; its sequence is the last event number issued (the
+//	                          events bucket's sequence, in files from before, may be larger)
 //	blobs/<cid>               blob Meta (JSON): chunk id, size, type, takedown (package blob)
 //	blobchunks/<id>/<batch>/<n> blob bytes in 256 KiB chunks: a bucket per blob (id, 8 bytes) and per
 //	                          upload batch (n/4), n 4 bytes big-endian; files from before hold
@@ -66,7 +68,9 @@
 //	                          checked against the ones before it; empty outside a trial
 //	journal/<n>               a block put or delete of a commit, not yet in its repo's blocks
 //	                          bucket: op (1 put, 2 delete) ‖ uvarint len ‖ did ‖ uvarint len ‖
-//	                          cid ‖ (put) rev ‖ block bytes; n is 8 bytes big-endian, in order.
+//	                          cid ‖ (put) rev ‖ block bytes; or an event not yet in the events
+//	                          bucket: 3 ‖ uvarint len ‖ did ‖ uvarint 8 ‖ seq ‖ unix ns (8) ‖
+//	                          frame; n is 8 bytes big-endian, in order.
 //	                          Replayed into the blocks buckets and emptied every 4096 ops
 //	                          or so, at Open and at Close (journal.go)
 //	repos/<did>/              one nested bucket per hosted repository
@@ -102,5 +106,8 @@
 // buckets every few thousand ops, keeping only each block's last op, so
 // that the MST blocks the next commit replaces are never written where
 // they would scatter a write over the file. Repo's reads see the journal
-// and the buckets as one; Open and Close replay what is left.
+// and the buckets as one; Open and Close replay what is left. New events
+// go the same way, so a write does not rewrite the events bucket's last
+// leaf, which holds only a few frames; Events reads the bucket, then the
+// journal of its transaction's snapshot.
 package store
