@@ -237,8 +237,9 @@ func TestEventsGoThroughTheJournal(t *testing.T) {
 		t.Fatalf("after reopening: %v, want %v", got, all)
 	}
 	db.View(func(tx *Tx) error {
-		if tx.LastSeq() != all[len(all)-1] {
-			t.Errorf("after reopening LastSeq %d, want %d", tx.LastSeq(), all[len(all)-1])
+		// Open floors the counter at the clock, which may have passed it.
+		if tx.LastSeq() < all[len(all)-1] {
+			t.Errorf("after reopening LastSeq %d, below the last event %d", tx.LastSeq(), all[len(all)-1])
 		}
 		return nil
 	})
