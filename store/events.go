@@ -17,9 +17,8 @@ var (
 	// before, and SetSequence on it rewrites that bucket's root page.
 	bucketLastSeq = []byte("lastseq")
 	// keySeq in meta was the last sequence number issued, before it moved
-	// to the events bucket's own sequence, which lives in the bucket's
-	// header: writing it dirties no page an event does not dirty already.
-	// A file from before still has it, so the last number is the larger.
+	// to the events bucket's own sequence and then to lastseq's. A file
+	// from before still has them, so the last number is the largest.
 	keySeq    = "seq"
 	keyPruned = "pruned-seq" // meta: last sequence number pruned by retention
 )
@@ -95,19 +94,11 @@ func (tx *Tx) AppendEvent(did string, at time.Time, encode func(seq int64) ([]by
 
 // journalEvent appends event seq (rest is time ‖ frame) to the journal.
 func (tx *Tx) journalEvent(did string, seq int64, rest []byte) error {
-	j := tx.btx.Bucket(bucketJournal)
-	js, err := j.NextSequence()
-	if err != nil {
+	// Counted as an op but not in the journal's bytes, so that frames do
+	// not bring the replay sooner than the blocks alone would.
+	if _, err := tx.appendOp(opEvent, did, seqKey(seq), rest); err != nil {
 		return fmt.Errorf("store: journal event %d: %w", seq, err)
 	}
-	j.FillPercent = 1 // appended in order
-	rec := appendJournal(make([]byte, 0, 24+len(did)+len(rest)), opEvent, did, seqKey(seq), rest)
-	if err := j.Put(seqKey(int64(js)), rec); err != nil {
-		return fmt.Errorf("store: journal event %d: %w", seq, err)
-	}
-	st := tx.stage()
-	st.seq = js
-	st.ops++
 	return nil
 }
 
@@ -127,11 +118,10 @@ func (tx *Tx) journalEvents(after int64, fn func(Event) error) (stop bool, err e
 		if err != nil {
 			return false, fmt.Errorf("store: journal entry %x: %w", k, err)
 		}
-		seq := int64(binary.BigEndian.Uint64(sk))
-		if seq <= after {
+		ev := eventOf(sk, did, rest)
+		if ev.Seq <= after {
 			continue
 		}
-		ev := Event{Seq: seq, DID: did, Time: time.Unix(0, int64(binary.BigEndian.Uint64(rest[:8]))), Frame: rest[8:]}
 		if err := fn(ev); err != nil {
 			return true, err
 		}
@@ -154,14 +144,18 @@ func decodeEvent(k, v []byte) (Event, error) {
 	if w <= 0 || int(n) > len(v)-w-8 {
 		return Event{}, fmt.Errorf("store: corrupt event %x", k)
 	}
-	did := string(v[w : w+int(n)])
-	rest := v[w+int(n):]
+	return eventOf(k, string(v[w:w+int(n)]), v[w+int(n):]), nil
+}
+
+// eventOf is the event of key k (its seq) whose record, after the did, is
+// rest: time ‖ frame, at least 8 bytes.
+func eventOf(k []byte, did string, rest []byte) Event {
 	return Event{
 		Seq:   int64(binary.BigEndian.Uint64(k)),
 		DID:   did,
 		Time:  time.Unix(0, int64(binary.BigEndian.Uint64(rest[:8]))),
 		Frame: rest[8:],
-	}, nil
+	}
 }
 
 // Events calls fn for events with seq > after in order, until fn returns an
@@ -244,8 +238,14 @@ func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time, batch int) (int
 		n := 0
 		err := db.Update(ctx, func(tx *Tx) error {
 			n = 0
-			if err := tx.flushJournal(); err != nil { // its events too
-				return err
+			// Events wait in the journal for a few hundred writes, so one
+			// is rarely old enough; the replay is only needed then.
+			var oldest time.Time
+			tx.journalEvents(0, func(ev Event) error { oldest = ev.Time; return ErrStop })
+			if !oldest.IsZero() && oldest.Before(cutoff) {
+				if err := tx.flushJournal(); err != nil {
+					return err
+				}
 			}
 			b := tx.btx.Bucket(bucketEvents)
 			c := b.Cursor()

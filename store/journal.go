@@ -135,27 +135,37 @@ func decodeJournal(rec []byte) (op byte, did string, cid, value []byte, err erro
 
 // journal appends an op of r's repository and stages it.
 func (r *Repo) journal(op byte, cid, value []byte) error {
-	tx := r.tx
-	j := tx.btx.Bucket(bucketJournal)
-	seq, err := j.NextSequence()
+	n, err := r.tx.appendOp(op, r.did, cid, value)
 	if err != nil {
 		return fmt.Errorf("store: journal: %w", err)
 	}
-	j.FillPercent = 1 // appended in order
-	rec := appendJournal(make([]byte, 0, 24+len(r.did)+len(cid)+len(value)), op, r.did, cid, value)
-	if err := j.Put(seqKey(int64(seq)), rec); err != nil {
-		return fmt.Errorf("store: journal: %w", err)
-	}
-	st := tx.stage()
-	st.seq = seq
+	st := r.tx.staged
 	if op == opPut {
 		st.blocks[blockKey(r.did, cid)] = value
 	} else {
 		st.blocks[blockKey(r.did, cid)] = nil
 	}
-	st.ops++
-	st.bytes += len(rec)
+	st.bytes += n
 	return nil
+}
+
+// appendOp appends one op at the journal's end and stages its count,
+// returning the record's size.
+func (tx *Tx) appendOp(op byte, did string, key, value []byte) (int, error) {
+	j := tx.btx.Bucket(bucketJournal)
+	seq, err := j.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	j.FillPercent = 1 // appended in order
+	rec := appendJournal(make([]byte, 0, 24+len(did)+len(key)+len(value)), op, did, key, value)
+	if err := j.Put(seqKey(int64(seq)), rec); err != nil {
+		return 0, err
+	}
+	st := tx.stage()
+	st.seq = seq
+	st.ops++
+	return len(rec), nil
 }
 
 // stage returns tx's staged ops, registering the handler that applies
