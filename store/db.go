@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,6 +57,7 @@ type DB struct {
 
 	accounts accountCache
 	pending  pending // the block journal, decoded (journal.go)
+	lastSeq  atomic.Int64
 }
 
 // Open opens (creating if needed) the bbolt file at path.
@@ -83,6 +85,7 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	writePID(path)
 	var journalSeq uint64
+	var lastSeq int64
 	err = bdb.Update(func(tx *bolt.Tx) error {
 		for _, name := range topBuckets() {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -95,7 +98,11 @@ func Open(path string, opts Options) (*DB, error) {
 			return err
 		}
 		journalSeq = t.journalSeq()
-		return t.SeqFloor(time.Now().UnixMilli())
+		if err := t.SeqFloor(time.Now().UnixMilli()); err != nil {
+			return err
+		}
+		lastSeq = t.LastSeq()
+		return nil
 	})
 	if err != nil {
 		bdb.Close()
@@ -118,6 +125,7 @@ func Open(path string, opts Options) (*DB, error) {
 		// The journal was just replayed, so pending, empty, is exact for it.
 		pending: pending{seq: journalSeq},
 	}
+	db.lastSeq.Store(lastSeq)
 	return db, nil
 }
 
@@ -139,6 +147,13 @@ func (db *DB) Close() error {
 	}
 	return db.bolt.Close()
 }
+
+// LastSeq returns the last sequence number issued by a committed
+// transaction, without opening one. It is set before the transaction's
+// commit handlers run, so a handler publishing one of several events
+// already sees the last: a subscriber woken by the first knows how far
+// behind it is.
+func (db *DB) LastSeq() int64 { return db.lastSeq.Load() }
 
 // Path returns the file's path.
 func (db *DB) Path() string { return db.bolt.Path() }

@@ -58,7 +58,11 @@ func (tx *Tx) setLastSeq(seq int64) error {
 	if err != nil {
 		return fmt.Errorf("store: last sequence: %w", err)
 	}
-	return b.SetSequence(uint64(seq))
+	if err := b.SetSequence(uint64(seq)); err != nil {
+		return fmt.Errorf("store: last sequence: %w", err)
+	}
+	tx.stage().lastSeq = seq
+	return nil
 }
 
 // LastSeq returns the last sequence number issued (0 if none).

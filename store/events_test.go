@@ -244,3 +244,41 @@ func TestEventsGoThroughTheJournal(t *testing.T) {
 		return nil
 	})
 }
+
+// The commit handlers of a transaction that appended several events see
+// the last of them in db.LastSeq, and a rolled-back one leaves it alone.
+func TestLastSeqIsCommittedBeforeHandlers(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	before := db.LastSeq()
+	var last int64
+	seen := map[int64]int64{}
+	err := db.Update(context.Background(), func(tx *Tx) error {
+		for i := 0; i < 5; i++ {
+			seq, err := tx.AppendEvent("did:plc:a", time.Now(), func(seq int64) ([]byte, error) { return []byte("x"), nil })
+			if err != nil {
+				return err
+			}
+			last = seq
+			tx.OnCommit(func() { seen[seq] = db.LastSeq() })
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != before+5 || db.LastSeq() != last {
+		t.Fatalf("LastSeq %d after appending %d..%d", db.LastSeq(), before+1, last)
+	}
+	for seq, got := range seen {
+		if got != last {
+			t.Errorf("the handler of event %d saw LastSeq %d, want %d", seq, got, last)
+		}
+	}
+	db.Update(context.Background(), func(tx *Tx) error {
+		tx.AppendEvent("did:plc:a", time.Now(), func(seq int64) ([]byte, error) { return []byte("x"), nil })
+		return fmt.Errorf("rolled back")
+	})
+	if db.LastSeq() != last {
+		t.Fatalf("a rolled-back append moved LastSeq to %d", db.LastSeq())
+	}
+}

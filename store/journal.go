@@ -87,6 +87,7 @@ type staged struct {
 	seq     uint64 // the journal bucket's sequence once this transaction is done, or 0
 	flushed bool   // the journal was replayed in this transaction
 	hooked  bool   // the commit handler is registered
+	lastSeq int64  // the last sequence number this transaction issued, or 0
 }
 
 func blockKey(did string, cid []byte) string { return did + "\x00" + string(cid) }
@@ -176,10 +177,20 @@ func (tx *Tx) stage() *staged {
 	}
 	if st := tx.staged; !st.hooked && tx.db != nil {
 		st.hooked = true
-		p := &tx.db.pending
-		tx.btx.OnCommit(func() { p.apply(st) })
+		db := tx.db
+		tx.btx.OnCommit(func() { db.committed(st) })
 	}
 	return tx.staged
+}
+
+// committed brings db up to a transaction that committed with st. It is
+// the first of the transaction's commit handlers to be registered, so the
+// others (the firehose's) see db as of the transaction.
+func (db *DB) committed(st *staged) {
+	db.pending.apply(st)
+	if st.lastSeq != 0 {
+		db.lastSeq.Store(st.lastSeq)
+	}
 }
 
 // apply brings pending up to a committed transaction.

@@ -389,7 +389,11 @@ func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) 
 			<-wake
 			continue
 		}
-		if live && head-last > int64(s.opts.MaxLag) {
+		// The store's head, not only the ring's: the events of one
+		// transaction reach the ring one by one, and a subscriber woken by
+		// the first would otherwise keep pace with them however far behind
+		// the commit left it.
+		if live && max(head, s.db.LastSeq())-last > int64(s.opts.MaxLag) {
 			w.send(errorFrame("ConsumerTooSlow", "Stream consumer too slow"))
 			return errTooSlow
 		}
