@@ -109,5 +109,8 @@
 // and the buckets as one; Open and Close replay what is left. New events
 // go the same way, so a write does not rewrite the events bucket's last
 // leaf, which holds only a few frames; Events reads the bucket, then the
-// journal of its transaction's snapshot.
+// journal of its transaction's snapshot. DB.LastSeq gives the last event
+// number committed without a transaction; the store's commit handler sets
+// it before the ones that publish a transaction's events run, so a
+// subscriber woken by the first of them knows how far behind it is.
 package store
