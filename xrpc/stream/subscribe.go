@@ -329,31 +329,40 @@ func (w *sender) send(f []byte) error {
 	return err
 }
 
-func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) error {
-	w := newSender(conn, s.opts.WriteTimeout)
-	defer w.dog.Stop()
-	var last, first, head, pruned int64
-	err := s.db.View(func(tx *store.Tx) error {
+// start returns the seq after which a subscriber with cursor (-1: none) is
+// sent events, having sent it the error or info frame its cursor calls for.
+func (s *Server) start(w *sender, cursor int64) (last int64, err error) {
+	var first, head, pruned int64
+	err = s.db.View(func(tx *store.Tx) error {
 		head, first, pruned = tx.LastSeq(), tx.FirstSeq(), tx.PrunedSeq()
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	switch {
 	case cursor < 0:
-		last = head // live only
+		return head, nil // live only
 	case cursor > head:
 		w.send(errorFrame("FutureCursor", "Cursor in the future."))
-		return errFutureCursor
+		return 0, errFutureCursor
 	case cursor >= pruned:
-		last = cursor // nothing after the cursor was pruned
-	default:
-		if err := w.send(infoFrame("OutdatedCursor", "Requested cursor exceeded limit. Possibly missing events")); err != nil {
-			return err
-		}
-		last = first - 1
+		return cursor, nil // nothing after the cursor was pruned
 	}
+	if err := w.send(infoFrame("OutdatedCursor", "Requested cursor exceeded limit. Possibly missing events")); err != nil {
+		return 0, err
+	}
+	return first - 1, nil
+}
+
+func (s *Server) serve(ctx context.Context, conn *websocket.Conn, cursor int64) error {
+	w := newSender(conn, s.opts.WriteTimeout)
+	defer w.dog.Stop()
+	last, err := s.start(w, cursor)
+	if err != nil {
+		return err
+	}
+	var head int64
 	live := cursor < 0
 	sent := s.pos.add(last)
 	defer s.pos.remove(sent)
