@@ -19,7 +19,9 @@
 //
 // Each use of the network asks for its own client (Use): its total time
 // limit, its response-size limit and how many redirects it follows. The
-// clients of one Factory share one transport and its idle connections.
+// clients of one Factory share one transport and its idle connections. An
+// answer that arrives after its request's deadline is refused as a timeout:
+// net/http's transport can hand one over when it races the cancellation.
 //
 // Errors of a fetch carry the address and the reason a connection failed,
 // which is a map of the local network to whoever chose the URL. Redact logs

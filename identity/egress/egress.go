@@ -152,7 +152,7 @@ type Use struct {
 // Client returns a client with u's limits. It is cheap: clients share the
 // Factory's transport.
 func (f *Factory) Client(u Use) *http.Client {
-	var rt http.RoundTripper = f.transport
+	var rt http.RoundTripper = inTime{f.transport}
 	if u.MaxBody > 0 {
 		rt = limitTransport{next: rt, max: u.MaxBody}
 	}
@@ -172,6 +172,23 @@ func (f *Factory) redirectPolicy(max int) func(*http.Request, []*http.Request) e
 		}
 		return nil
 	}
+}
+
+// inTime refuses a response that arrives after its request's context
+// ended. net/http's transport can return one: cancelling closes the
+// connection, and over TLS the close_notify alert goes out first, so a
+// server that answers as its peer leaves (a handler returning once the
+// request's context ends) may have its answer read, and used, before the
+// socket closes. An answer after the deadline is a timeout all the same.
+type inTime struct{ next http.RoundTripper }
+
+func (t inTime) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.next.RoundTrip(req)
+	if err == nil && req.Context().Err() != nil {
+		res.Body.Close()
+		return nil, fmt.Errorf("egress: %s answered too late: %w", req.URL.Host, context.Cause(req.Context()))
+	}
+	return res, err
 }
 
 // CloseIdle closes the idle connections of all the Factory's clients.

@@ -231,3 +231,54 @@ func TestRedactKeepsTimeouts(t *testing.T) {
 		t.Fatalf("redacted timeout: %v", red)
 	}
 }
+
+// lateTransport answers only once the request's context has ended, as
+// net/http's transport can when the answer races the cancellation.
+type lateTransport struct{ closed *atomic.Bool }
+
+func (t lateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	<-req.Context().Done()
+	body := io.NopCloser(strings.NewReader(""))
+	return &http.Response{StatusCode: 200, Body: closeFlag{body, t.closed}, Request: req}, nil
+}
+
+type closeFlag struct {
+	io.ReadCloser
+	closed *atomic.Bool
+}
+
+func (c closeFlag) Close() error { c.closed.Store(true); return c.ReadCloser.Close() }
+
+func TestAnswerAfterTheDeadlineIsATimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		timeout time.Duration // the client's
+		ctx     time.Duration // the request's
+	}{
+		{"client timeout", 20 * time.Millisecond, 0},
+		{"context deadline", 0, 20 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var closed atomic.Bool
+			c := &http.Client{Transport: inTime{lateTransport{&closed}}, Timeout: tt.timeout}
+			ctx := context.Background()
+			if tt.ctx > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.ctx)
+				defer cancel()
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://late.example.com/", nil)
+			res, err := c.Do(req)
+			if err == nil {
+				res.Body.Close()
+				t.Fatalf("a %d answered after the deadline was taken", res.StatusCode)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("got %v, want a deadline error", err)
+			}
+			if !closed.Load() {
+				t.Fatal("the late answer's body was left open")
+			}
+		})
+	}
+}
