@@ -184,8 +184,9 @@ func (tx *Tx) stage() *staged {
 }
 
 // committed brings db up to a transaction that committed with st. It is
-// the first of the transaction's commit handlers to be registered, so the
-// others (the firehose's) see db as of the transaction.
+// registered at the transaction's first journal op or sequence number,
+// before any handler that publishes one of its events, so those see db as
+// of the whole transaction.
 func (db *DB) committed(st *staged) {
 	db.pending.apply(st)
 	if st.lastSeq != 0 {

@@ -13,7 +13,9 @@
 // switch from one to the other can have neither gap nor duplicate; an
 // event that went by unpublished breaks the ring's run and is read from
 // the store. Nothing is buffered per subscriber: a consumer that falls too
-// far behind the head while live is sent ConsumerTooSlow and closed, and
+// far behind the store's committed head while live (not only the ring's,
+// which a transaction's events reach one by one) is sent ConsumerTooSlow
+// and closed, and
 // one write timer per connection drops a consumer that stops reading; one
 // that went a ping interval without a frame is pinged, and dropped if it
 // does not answer.
